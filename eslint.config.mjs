@@ -1,0 +1,86 @@
+import effect from "@effect/eslint-plugin"
+import js from "@eslint/js"
+import tseslint from "typescript-eslint"
+
+const runEffect = ["runPromise", "runSync", "runFork", "runPromiseExit", "runSyncExit", "runCallback"]
+
+export default tseslint.config(
+  {
+    ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/.tsbuildinfo/**", "docs/**", "bench/.data/**"]
+  },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    plugins: { "@effect": effect },
+    languageOptions: { parserOptions: { ecmaVersion: 2022, sourceType: "module" } },
+    rules: {
+      "@effect/dprint": ["error", {
+        config: {
+          indentWidth: 2,
+          lineWidth: 120,
+          semiColons: "asi",
+          quoteStyle: "alwaysDouble",
+          trailingCommas: "never",
+          operatorPosition: "maintain",
+          "arrowFunction.useParentheses": "force"
+        }
+      }],
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/no-empty-object-type": "off",
+      "@typescript-eslint/no-invalid-void-type": "off",
+      "@typescript-eslint/unified-signatures": "off",
+      "@typescript-eslint/no-dynamic-delete": "off",
+      "no-constant-condition": "off",
+      "require-yield": "off",
+      "no-control-regex": "off"
+    }
+  },
+  {
+    // Library code: no console, never runs effects, never throws.
+    files: ["packages/*/src/**/*.ts"],
+    ignores: ["packages/node/src/bin/**"],
+    rules: {
+      "no-console": "error",
+      "no-throw-literal": "error",
+      "no-restricted-syntax": ["error", {
+        selector: "ThrowStatement",
+        message: "Library code never throws: fail with a typed error."
+      }],
+      "no-restricted-properties": [
+        "error",
+        ...runEffect.map((property) => ({
+          object: "Effect",
+          property,
+          message: "Library code never runs effects."
+        }))
+      ]
+    }
+  },
+  {
+    // Core runs wherever an HttpClient is provided: no Node modules.
+    files: ["packages/core/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{ group: ["node:*"], message: "core must not import node: modules" }],
+        paths: [
+          "fs",
+          "path",
+          "crypto",
+          "http",
+          "https",
+          "os",
+          "child_process",
+          "stream",
+          "buffer",
+          "url",
+          "util",
+          "net",
+          "tls"
+        ]
+          .map((name) => ({ name, message: "core must not import Node modules" }))
+      }]
+    }
+  }
+)
