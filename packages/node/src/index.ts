@@ -1,4 +1,24 @@
 /**
  * @since 0.1.0
  */
-export {}
+export * as BlobFile from "./BlobFile.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as CredentialHelper from "./CredentialHelper.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DockerConfig from "./DockerConfig.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NodeHash from "./NodeHash.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NodeHttp from "./NodeHttp.js"

@@ -1,0 +1,142 @@
+/**
+ * Where the bytes of a blob upload come from.
+ *
+ * A `OneShot` source is a stream that can be read once (a socket, stdin, a
+ * pipe): when the registry drops an upload session, the client cannot send the
+ * bytes again and fails with `UploadNotResumable`. A `Reopenable` source can be
+ * read again from any offset (a file, bytes in memory): the client resumes or
+ * restarts uploads from it.
+ *
+ * @since 0.1.0
+ */
+import * as Stream from "effect/Stream"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OneShot<E = never, R = never> {
+  readonly _tag: "OneShot"
+  readonly stream: Stream.Stream<Uint8Array, E, R>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reopenable<E = never, R = never> {
+  readonly _tag: "Reopenable"
+  /** The bytes of the blob from `offset` to the end. */
+  readonly open: (offset: number) => Stream.Stream<Uint8Array, E, R>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BlobSource<E = never, R = never> = OneShot<E, R> | Reopenable<E, R>
+
+/**
+ * A source that can be read only once.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const source = BlobSource.oneShot(Stream.make(new Uint8Array([1, 2, 3])))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const oneShot = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): BlobSource<E, R> => ({
+  _tag: "OneShot",
+  stream
+})
+
+/**
+ * A source that can be opened again at any offset.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const bytes = new Uint8Array([1, 2, 3])
+ * const source = BlobSource.reopenable((offset) => Stream.make(bytes.subarray(offset)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const reopenable = <E, R>(open: (offset: number) => Stream.Stream<Uint8Array, E, R>): BlobSource<E, R> => ({
+  _tag: "Reopenable",
+  open
+})
+
+/**
+ * A re-openable source over bytes held in memory.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ *
+ * const source = BlobSource.fromBytes(new TextEncoder().encode("hello"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromBytes = (bytes: Uint8Array): BlobSource =>
+  reopenable((offset) => offset >= bytes.length ? Stream.empty : Stream.make(bytes.subarray(offset)))
+
+/**
+ * Regroups a byte stream into pieces of exactly `size` bytes (the last one may be
+ * shorter). Unlike `Stream.rechunk`, which counts elements, this counts bytes.
+ * Holds at most one piece in memory.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * // [3, 5, 4] bytes -> [5, 5, 2] bytes
+ * const pieces = Stream.make(new Uint8Array(3), new Uint8Array(5), new Uint8Array(4)).pipe(BlobSource.rechunkBytes(5))
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const rechunkBytes =
+  (size: number) => <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+    Stream.suspend(() => {
+      const pieceSize = Math.max(1, Math.floor(size))
+      let buffer = new Uint8Array(pieceSize)
+      let filled = 0
+      const take = (bytes: Uint8Array): Array<Uint8Array> => {
+        const out: Array<Uint8Array> = []
+        let offset = 0
+        while (offset < bytes.length) {
+          if (filled === 0 && bytes.length - offset >= pieceSize) {
+            out.push(bytes.slice(offset, offset + pieceSize))
+            offset += pieceSize
+            continue
+          }
+          const n = Math.min(pieceSize - filled, bytes.length - offset)
+          buffer.set(bytes.subarray(offset, offset + n), filled)
+          filled += n
+          offset += n
+          if (filled === pieceSize) {
+            out.push(buffer)
+            buffer = new Uint8Array(pieceSize)
+            filled = 0
+          }
+        }
+        return out
+      }
+      return self.pipe(
+        Stream.mapConcat(take),
+        Stream.concat(Stream.suspend(() => filled > 0 ? Stream.make(buffer.slice(0, filled)) : Stream.empty))
+      )
+    })

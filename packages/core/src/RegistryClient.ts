@@ -1,0 +1,748 @@
+/**
+ * The registry client: every operation of the Docker Registry HTTP API V2 and
+ * the OCI Distribution API, as `Effect`s (and `Stream`s for bytes) with typed
+ * errors.
+ *
+ * Building the client (`make`, `layer`) pings `/v2/`, so a registry that is
+ * unreachable or not a V2 registry fails early with a typed error. Credentials
+ * come from the `AuthService`; hashing from the `Hash` service.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as AuthService from "./AuthService.js"
+import * as BlobSource from "./BlobSource.js"
+import * as Challenge from "./Challenge.js"
+import type * as Descriptor from "./Descriptor.js"
+import * as Digest from "./Digest.js"
+import * as Hash from "./Hash.js"
+import * as DownloadOps from "./internal/download.js"
+import * as LinkHeader from "./internal/linkHeader.js"
+import * as ManifestOps from "./internal/manifestOps.js"
+import * as Pagination from "./internal/pagination.js"
+import * as Range from "./internal/range.js"
+import * as ReferrersOps from "./internal/referrers.js"
+import * as Request from "./internal/request.js"
+import * as UploadOps from "./internal/upload.js"
+import * as Manifest from "./Manifest.js"
+import * as MediaType from "./MediaType.js"
+import * as Reference from "./Reference.js"
+import * as RegistryError from "./RegistryError.js"
+import * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * Every error an answer of the registry can be mapped to.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ResponseError = Request.ResponseFailure
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ManifestError = ResponseError | RegistryError.DigestMismatch | RegistryError.ManifestInvalid
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type BlobError = ResponseError | RegistryError.DigestMismatch | RegistryError.SizeMismatch
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type UploadError =
+  | ResponseError
+  | RegistryError.DigestMismatch
+  | RegistryError.SizeMismatch
+  | RegistryError.UploadNotResumable
+
+/**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The registry's base URL, `https://registry.example:5000` (an optional path prefix is kept). */
+  readonly url: string
+  /** Retry schedule of reads (`GET`/`HEAD`) on transient failures. Default {@link RetryPolicy.transient}. */
+  readonly retrySchedule?: RetryPolicy.Policy | undefined
+  /** Retry schedule of upload steps and restarts. Default {@link RetryPolicy.upload}. */
+  readonly uploadRetrySchedule?: RetryPolicy.Policy | undefined
+  /** Longest `Retry-After` honoured; longer pauses fail instead. Default 2 minutes. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** Largest manifest read or accepted, in bytes. Default {@link Manifest.DefaultMaxSize} (4 MiB). */
+  readonly maxManifestSize?: number | undefined
+  /** Redirects followed for a blob read. Default 5. */
+  readonly maxRedirects?: number | undefined
+  /** Times a blob download resumes after a broken connection. Default 3. */
+  readonly maxResumes?: number | undefined
+  /** Pages followed at most in a listing. Default 10 000. */
+  readonly maxPages?: number | undefined
+  /** Bytes of an error body read at most. Default 64 KiB. */
+  readonly errorBodyLimit?: number | undefined
+  /** Applied to the `HttpClient` before use (timeouts, tracing...). */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
+}
+
+/**
+ * Page size for listings (`n`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListOptions {
+  readonly n?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GetManifestOptions {
+  /** The media types asked for. Default {@link MediaType.AcceptAll}. */
+  readonly accept?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * A manifest to push: a decoded one (its exact bytes are sent) or raw bytes with their media type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ManifestInput = Manifest.Any | { readonly bytes: Uint8Array; readonly mediaType: string }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DownloadOptions {
+  /** Read only bytes `start..end` (inclusive). Partial reads are not verified. */
+  readonly range?: { readonly start: number; readonly end?: number | undefined } | undefined
+  /** Read from this offset to the end (resume a partial download). Not verified. */
+  readonly offset?: number | undefined
+}
+
+/**
+ * What a HEAD of a blob tells.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BlobMetadata {
+  readonly digest: Digest.Digest
+  readonly size: number
+  readonly mediaType: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadOptions {
+  /** The blob's size when known: a monolithic PUT with `Content-Length` unless `chunkSize` is set. */
+  readonly size?: number | undefined
+  /** Send `PATCH`es of this many bytes (raised to the registry's `OCI-Chunk-Min-Length`). */
+  readonly chunkSize?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadResult {
+  readonly digest: Digest.Digest
+  /** Bytes sent (or the existing blob's size when skipped), when known. */
+  readonly size: number | undefined
+  /** The blob was already in the repository: nothing was sent. */
+  readonly skipped: boolean
+  /** The blob was mounted from another repository. */
+  readonly mounted: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface MountOptions<E, R> extends UploadOptions {
+  /** Upload from here when the registry does not mount. Without it, an unmounted blob is reported as such. */
+  readonly source?: BlobSource.BlobSource<E, R> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadStatus {
+  /** The newest URL of the session. */
+  readonly location: string
+  /** Bytes the registry holds. */
+  readonly offset: number
+}
+
+/**
+ * The operations.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The registry's base URL. */
+  readonly url: string
+  /** `GET /v2/` through auth. */
+  readonly ping: () => Effect.Effect<void, ResponseError>
+  /** Every repository of the catalog, all pages. */
+  readonly repositories: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, ResponseError>
+  /** The catalog as a stream, page by page. */
+  readonly repositoriesStream: (options?: ListOptions) => Stream.Stream<string, ResponseError>
+  /** Every tag of a repository, all pages. */
+  readonly tags: (repository: string, options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, ResponseError>
+  /** The tags as a stream. */
+  readonly tagsStream: (repository: string, options?: ListOptions) => Stream.Stream<string, ResponseError>
+  /** The manifest asking for schema1 only (what distribution converts to a signed schema1). */
+  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, ManifestError>
+  /** The manifest asking for Docker schema2 only. */
+  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, ManifestError>
+  /** Any kind of manifest, with its exact bytes, media type and digest. */
+  readonly getManifest: (
+    repository: string,
+    reference: string,
+    options?: GetManifestOptions
+  ) => Effect.Effect<Manifest.Any, ManifestError>
+  /** The digest of a manifest (HEAD, GET when the registry sends no digest header). */
+  readonly manifestDigest: (
+    repository: string,
+    reference: string,
+    options?: GetManifestOptions
+  ) => Effect.Effect<Digest.Digest, ManifestError>
+  /** Push a manifest's exact bytes under a tag or digest; returns its digest. */
+  readonly putManifest: (
+    repository: string,
+    reference: string,
+    manifest: ManifestInput
+  ) => Effect.Effect<Digest.Digest, ManifestError>
+  /** Delete a manifest by digest. */
+  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, ResponseError>
+  /** The bytes of a blob, verified when read whole. */
+  readonly downloadBlob: (
+    repository: string,
+    digest: string,
+    options?: DownloadOptions
+  ) => Stream.Stream<Uint8Array, BlobError>
+  /** Whether the repository has the blob. */
+  readonly hasBlob: (
+    repository: string,
+    digest: string
+  ) => Effect.Effect<boolean, Exclude<ResponseError, RegistryError.BlobUnknown>>
+  /** Digest, size and media type of a blob (HEAD). */
+  readonly blobMetadata: (repository: string, digest: string) => Effect.Effect<BlobMetadata, ResponseError>
+  /** Upload a blob from a stream (one-shot) or a re-openable source. */
+  readonly uploadBlob: <E = never, R = never>(
+    repository: string,
+    digest: string,
+    source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
+    options?: UploadOptions
+  ) => Effect.Effect<UploadResult, UploadError | E, R>
+  /** Mount a blob from another repository; upload from `source` when the registry does not mount. */
+  readonly mountBlob: <E = never, R = never>(
+    repository: string,
+    digest: string,
+    fromRepository: string,
+    options?: MountOptions<E, R>
+  ) => Effect.Effect<UploadResult, UploadError | E, R>
+  /** Delete a blob from a repository. */
+  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, ResponseError>
+  /** Cancel an upload session (`DELETE <location>`). */
+  readonly cancelUpload: (location: string) => Effect.Effect<void, ResponseError>
+  /** Where an upload session stands (`GET <location>`). */
+  readonly uploadStatus: (location: string) => Effect.Effect<UploadStatus, ResponseError>
+  /** The manifests that refer to `digest` (referrers API, or the tag-schema fallback). */
+  readonly referrers: (
+    repository: string,
+    digest: string,
+    options?: { readonly artifactType?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, ManifestError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class RegistryClient extends Context.Tag("@effect-registry/core/RegistryClient")<RegistryClient, Service>() {}
+
+const validateUrl = (url: string): Effect.Effect<string, RegistryError.TransportError> => {
+  const invalid = (detail: string) => new RegistryError.TransportError({ reason: "InvalidUrl", detail })
+  const parsed = Either.try(() => new URL(url))
+  if (Either.isLeft(parsed)) return Effect.fail(invalid("the registry URL does not parse"))
+  const u = parsed.right
+  if (u.protocol !== "http:" && u.protocol !== "https:") return Effect.fail(invalid("the registry URL must be http(s)"))
+  if (u.username !== "" || u.password !== "") {
+    return Effect.fail(invalid("credentials belong in the AuthService, not in the URL"))
+  }
+  if (u.search !== "" || u.hash !== "") {
+    return Effect.fail(invalid("the registry URL must not have a query or fragment"))
+  }
+  const path = u.pathname.replace(/\/+$/, "").replace(/\/v2$/, "")
+  return Effect.succeed(`${u.origin}${path}`)
+}
+
+const Catalog = Schema.Struct({ repositories: Schema.NullishOr(Schema.Array(Schema.String)) })
+const TagList = Schema.Struct({ tags: Schema.NullishOr(Schema.Array(Schema.String)) })
+
+/**
+ * Builds the client and pings the registry.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "@effect-registry/core"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* RegistryClient.make({ url: "http://127.0.0.1:5000" })
+ *   return yield* client.tags("library/alpine")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.fnUntraced(function*(options: Options) {
+  const baseUrl = yield* validateUrl(options.url)
+  const http0 = yield* HttpClient.HttpClient
+  const http = options.transformClient !== undefined ? options.transformClient(http0) : http0
+  const auth = yield* AuthService.AuthService
+  const hash = yield* Hash.Hash
+  const maxRetryAfter = options.maxRetryAfter ?? RetryPolicy.DefaultMaxRetryAfter
+  const env: Request.OpsEnv = {
+    http,
+    auth,
+    unauthorized: Challenge.unauthorized,
+    retry: RetryPolicy.honourRetryAfter(options.retrySchedule ?? RetryPolicy.transient, maxRetryAfter),
+    uploadRetry: RetryPolicy.withRetryAfter(options.uploadRetrySchedule ?? RetryPolicy.upload, maxRetryAfter),
+    errorBodyLimit: options.errorBodyLimit ?? Request.DefaultErrorBodyLimit,
+    baseUrl,
+    hash,
+    maxManifestSize: options.maxManifestSize ?? Manifest.DefaultMaxSize,
+    maxRedirects: options.maxRedirects ?? 5,
+    maxResumes: options.maxResumes ?? 3,
+    maxPages: options.maxPages ?? Pagination.DefaultMaxPages
+  }
+  const scopes = AuthService.scopes
+
+  const ping = Effect.fn("RegistryClient.ping")(function*() {
+    const url = `${baseUrl}/v2/`
+    const ctx: Request.ErrorContext = {}
+    const response = yield* Request.send(env, HttpClientRequest.get(url), [], ctx).pipe(
+      Effect.flatMap((res) =>
+        res.status === 200 || res.status === 401 || res.status >= 500
+          ? Request.expect(env, res, [200], ctx, { scopes: [] })
+          : Effect.fail(
+            new RegistryError.UnexpectedResponse({
+              request: Request.describeRequest("GET", url),
+              status: res.status,
+              reason: "NotRegistry",
+              detail: `${url} answered ${res.status}`
+            })
+          )
+      ),
+      Effect.retry(env.retry)
+    )
+    void response
+  })
+
+  const list = <A>(
+    path: string,
+    scope: string,
+    ctx: Request.ErrorContext,
+    decode: (u: unknown) => Option.Option<ReadonlyArray<A>>,
+    options: ListOptions | undefined
+  ): Stream.Stream<A, ResponseError> => {
+    const first = new URL(`${baseUrl}${path}`)
+    if (options?.n !== undefined) first.searchParams.set("n", String(options.n))
+    return Pagination.paginate({
+      first: first.toString(),
+      maxPages: env.maxPages,
+      context: ctx,
+      fetchPage: (url): Effect.Effect<Pagination.Page<A>, ResponseError> =>
+        Effect.gen(function*() {
+          const response = yield* Request.call(env, {
+            request: HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson),
+            scopes: [scope],
+            context: ctx,
+            ok: [200],
+            retry: false
+          })
+          const fields = { ...ctx, request: Request.describeRequest("GET", url), status: 200 }
+          const body = yield* Request.readBounded(response, 16 * 1024 * 1024).pipe(
+            Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
+          )
+          if (body.truncated) return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "TooLarge" })
+          const json = Either.try(() => JSON.parse(new TextDecoder().decode(body.bytes)) as unknown)
+          const items = Either.isRight(json) ? decode(json.right) : Option.none()
+          if (Option.isNone(items)) {
+            return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "Body", detail: "not a listing" })
+          }
+          return { items: items.value, next: LinkHeader.nextLink(response.headers["link"], url) }
+        }).pipe((self) => Effect.retry(self, env.retry))
+    })
+  }
+
+  const repositoriesStream = (options?: ListOptions): Stream.Stream<string, ResponseError> =>
+    list(
+      "/v2/_catalog",
+      scopes.catalog,
+      {},
+      (u) => Option.map(Schema.decodeUnknownOption(Catalog)(u), (c) => c.repositories ?? []),
+      options
+    ).pipe(Stream.withSpan("RegistryClient.repositoriesStream"))
+
+  const repositories = Effect.fn("RegistryClient.repositories")(function*(options?: ListOptions) {
+    const all = yield* Stream.runCollect(repositoriesStream(options))
+    return Chunk.toReadonlyArray(all)
+  })
+
+  const tagsStream = (repository: string, options?: ListOptions): Stream.Stream<string, ResponseError> =>
+    Stream.unwrap(Effect.map(Reference.repository(repository), (repo) =>
+      list(
+        `/v2/${repo}/tags/list`,
+        scopes.pull(repo),
+        { repository: repo },
+        (u) => Option.map(Schema.decodeUnknownOption(TagList)(u), (t) => t.tags ?? []),
+        options
+      ))).pipe(Stream.withSpan("RegistryClient.tagsStream", { attributes: { repository } }))
+
+  const tags = Effect.fn("RegistryClient.tags")(function*(repository: string, options?: ListOptions) {
+    yield* Effect.annotateCurrentSpan({ repository })
+    const all = yield* Stream.runCollect(tagsStream(repository, options))
+    return Chunk.toReadonlyArray(all)
+  })
+
+  const validRef = (repository: string, reference: string) =>
+    Effect.all({ repo: Reference.repository(repository), ref: Reference.tagOrDigest(reference) })
+
+  const getManifest = Effect.fn("RegistryClient.getManifest")(
+    function*(repository: string, reference: string, options?: GetManifestOptions) {
+      yield* Effect.annotateCurrentSpan({ repository, reference })
+      const { ref, repo } = yield* validRef(repository, reference)
+      return yield* ManifestOps.getManifest(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
+        scopes.pull(repo)
+      ])
+    }
+  )
+  const manifest = Effect.fn("RegistryClient.manifest")(function*(repository: string, reference: string) {
+    yield* Effect.annotateCurrentSpan({ repository, reference })
+    const { ref, repo } = yield* validRef(repository, reference)
+    return yield* ManifestOps.getManifest(env, repo, ref, MediaType.AcceptSchema1, [scopes.pull(repo)])
+  })
+  const manifestV2 = Effect.fn("RegistryClient.manifestV2")(function*(repository: string, reference: string) {
+    yield* Effect.annotateCurrentSpan({ repository, reference })
+    const { ref, repo } = yield* validRef(repository, reference)
+    return yield* ManifestOps.getManifest(env, repo, ref, MediaType.AcceptSchema2, [scopes.pull(repo)])
+  })
+  const manifestDigest = Effect.fn("RegistryClient.manifestDigest")(
+    function*(repository: string, reference: string, options?: GetManifestOptions) {
+      yield* Effect.annotateCurrentSpan({ repository, reference })
+      const { ref, repo } = yield* validRef(repository, reference)
+      const digest = yield* ManifestOps.manifestDigest(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
+        scopes.pull(repo)
+      ])
+      yield* Effect.annotateCurrentSpan({ digest })
+      return digest
+    }
+  )
+
+  const putManifest = Effect.fn("RegistryClient.putManifest")(
+    function*(repository: string, reference: string, input: ManifestInput) {
+      yield* Effect.annotateCurrentSpan({ repository, reference })
+      const { ref, repo } = yield* validRef(repository, reference)
+      if (input.bytes.length > env.maxManifestSize) {
+        return yield* new RegistryError.ManifestInvalid({
+          repository: repo,
+          reference,
+          reason: "TooLarge",
+          detail: `${input.bytes.length} bytes, the limit is ${env.maxManifestSize}`
+        })
+      }
+      const decoded: Option.Option<Manifest.Any> = "kind" in input
+        ? Option.some(input)
+        : yield* Effect.option(Manifest.decode(input.bytes, {
+          contentType: input.mediaType,
+          maxSize: env.maxManifestSize
+        }))
+      const digest = "kind" in input ? input.digest : yield* Manifest.digestOf(input.bytes, input.mediaType)
+      yield* Effect.annotateCurrentSpan({ digest })
+      const pushScopes = [scopes.push(repo)]
+      const result = yield* ManifestOps.putManifest(
+        env,
+        repo,
+        ref,
+        {
+          bytes: input.bytes,
+          mediaType: input.mediaType
+        },
+        digest,
+        pushScopes
+      )
+      const subject = Option.flatMap(decoded, Manifest.subject)
+      if (Option.isSome(subject) && !result.subjectHeader && Option.isSome(decoded)) {
+        const m = decoded.value
+        const annotations = m.kind === "oci" || m.kind === "index" ? m.manifest.annotations : undefined
+        const artifactType = Option.getOrUndefined(Manifest.artifactType(m))
+        const entry: Descriptor.Descriptor = {
+          mediaType: m.mediaType,
+          digest: result.digest,
+          size: m.bytes.length,
+          ...(artifactType !== undefined ? { artifactType } : {}),
+          ...(annotations !== undefined ? { annotations } : {})
+        }
+        yield* ReferrersOps.addToFallback(env, repo, subject.value.digest, entry, pushScopes)
+      }
+      return result.digest
+    }
+  )
+
+  const deleteManifest = Effect.fn("RegistryClient.deleteManifest")(function*(repository: string, digest: string) {
+    yield* Effect.annotateCurrentSpan({ repository, digest })
+    const repo = yield* Reference.repository(repository)
+    const d = yield* Digest.parse(digest)
+    yield* Request.call(env, {
+      request: HttpClientRequest.del(ManifestOps.manifestUrl(env, repo, d)),
+      scopes: [scopes.delete(repo)],
+      context: { repository: repo, digest: d, reference: d },
+      ok: [200, 202, 204],
+      retry: true,
+      notFound: (fields) => new RegistryError.ManifestUnknown(fields)
+    })
+  })
+
+  const validBlob = (repository: string, digest: string) =>
+    Effect.all({ repo: Reference.repository(repository), d: Digest.parse(digest) })
+
+  const downloadBlob = (
+    repository: string,
+    digest: string,
+    options?: DownloadOptions
+  ): Stream.Stream<Uint8Array, BlobError> =>
+    Stream.unwrap(
+      Effect.map(validBlob(repository, digest), ({ d, repo }) =>
+        DownloadOps.download(env, repo, d, [scopes.pull(repo)], options))
+    ).pipe(
+      Stream.withSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } })
+    )
+
+  const hasBlob = Effect.fn("RegistryClient.hasBlob")(function*(repository: string, digest: string) {
+    yield* Effect.annotateCurrentSpan({ repository, digest })
+    const { d, repo } = yield* validBlob(repository, digest)
+    const found = yield* UploadOps.headBlob(env, repo, d, [scopes.pull(repo)])
+    return Option.isSome(found)
+  })
+
+  const blobMetadata = Effect.fn("RegistryClient.blobMetadata")(function*(repository: string, digest: string) {
+    yield* Effect.annotateCurrentSpan({ repository, digest })
+    const { d, repo } = yield* validBlob(repository, digest)
+    const ctx = { repository: repo, digest: d }
+    const url = UploadOps.blobUrl(env, repo, d)
+    const raw = yield* DownloadOps.sendFollowingRedirects(env, HttpClientRequest.head(url), [scopes.pull(repo)], ctx)
+      .pipe(
+        Effect.flatMap((res) =>
+          Request.expect(env, res, [200], ctx, {
+            scopes: [scopes.pull(repo)],
+            notFound: (fields) => new RegistryError.BlobUnknown(fields)
+          })
+        ),
+        Effect.retry(env.retry)
+      )
+    const size = Range.parseLength(raw.headers["content-length"])
+    if (Option.isNone(size)) {
+      return yield* new RegistryError.UnexpectedResponse({
+        ...ctx,
+        request: Request.describeRequest("HEAD", url),
+        status: raw.status,
+        reason: "Header",
+        detail: "no Content-Length on the blob HEAD"
+      })
+    }
+    const announced = raw.headers["docker-content-digest"]?.trim()
+    const mediaType = raw.headers["content-type"]
+    return {
+      digest: announced !== undefined && Digest.isDigest(announced) ? announced : d,
+      size: size.value,
+      mediaType: mediaType !== undefined ? MediaType.normalize(mediaType) : "application/octet-stream"
+    }
+  })
+
+  const toSource = <E, R>(
+    source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>
+  ): BlobSource.BlobSource<E, R> => Stream.StreamTypeId in source ? BlobSource.oneShot(source) : source
+
+  const uploadBlob = <E = never, R = never>(
+    repository: string,
+    digest: string,
+    source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
+    options?: UploadOptions
+  ): Effect.Effect<UploadResult, UploadError | E, R> =>
+    Effect.gen(function*() {
+      yield* Effect.annotateCurrentSpan({ repository, digest })
+      const { d, repo } = yield* validBlob(repository, digest)
+      return yield* UploadOps.upload(env, repo, d, toSource(source), options, [scopes.push(repo)])
+    }).pipe(Effect.withSpan("RegistryClient.uploadBlob", { attributes: { repository, digest } }))
+
+  const mountBlob = <E = never, R = never>(
+    repository: string,
+    digest: string,
+    fromRepository: string,
+    options?: MountOptions<E, R>
+  ): Effect.Effect<UploadResult, UploadError | E, R> =>
+    Effect.gen(function*() {
+      const { d, repo } = yield* validBlob(repository, digest)
+      const from = yield* Reference.repository(fromRepository)
+      const mountScopes = scopes.mount(repo, from)
+      const ctx = { repository: repo, digest: d }
+      const attempt = yield* Effect.either(UploadOps.mount(env, repo, d, from, mountScopes))
+      if (Either.isRight(attempt) && attempt.right.mounted) {
+        return { digest: d, size: options?.size, skipped: false, mounted: true }
+      }
+      if (Either.isLeft(attempt)) {
+        const e = attempt.left
+        const refused = e._tag === "Unauthorized" || e._tag === "Denied"
+        if (!refused || options?.source === undefined) return yield* Effect.fail(e)
+        return yield* UploadOps.upload(env, repo, d, options.source, options, [scopes.push(repo)])
+      }
+      const session = attempt.right.session
+      if (options?.source === undefined) {
+        if (session !== undefined) yield* UploadOps.cancelQuietly(env, session.location, mountScopes, ctx)
+        return { digest: d, size: undefined, skipped: false, mounted: false }
+      }
+      return yield* UploadOps.upload(env, repo, d, options.source, options, [scopes.push(repo)], session)
+    }).pipe(
+      Effect.withSpan("RegistryClient.mountBlob", { attributes: { repository, digest, fromRepository } })
+    )
+
+  const deleteBlob = Effect.fn("RegistryClient.deleteBlob")(function*(repository: string, digest: string) {
+    yield* Effect.annotateCurrentSpan({ repository, digest })
+    const { d, repo } = yield* validBlob(repository, digest)
+    yield* Request.call(env, {
+      request: HttpClientRequest.del(UploadOps.blobUrl(env, repo, d)),
+      scopes: [scopes.delete(repo)],
+      context: { repository: repo, digest: d },
+      ok: [200, 202, 204],
+      retry: true,
+      notFound: (fields) => new RegistryError.BlobUnknown(fields)
+    })
+  })
+
+  // An upload URL: resolved against the registry; the repository read from its path for the scopes.
+  const uploadLocation = (location: string) =>
+    Effect.gen(function*() {
+      const url = yield* Request.resolveLocation(location, `${baseUrl}/v2/`, {})
+      const path = Either.getOrElse(Either.try(() => new URL(url).pathname), () => "")
+      const match = /\/v2\/(.+)\/blobs\/uploads\/[^/]*$/.exec(path)
+      const repository = match !== null ? match[1] : undefined
+      return { url, repository, scopes: repository !== undefined ? [scopes.push(repository)] : [] }
+    })
+
+  const cancelUpload = Effect.fn("RegistryClient.cancelUpload")(function*(location: string) {
+    const at = yield* uploadLocation(location)
+    yield* Effect.annotateCurrentSpan({ repository: at.repository ?? "" })
+    yield* Request.call(env, {
+      request: HttpClientRequest.del(at.url),
+      scopes: at.scopes,
+      context: { repository: at.repository },
+      ok: [200, 202, 204],
+      notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
+    })
+  })
+
+  const uploadStatus = Effect.fn("RegistryClient.uploadStatus")(function*(location: string) {
+    const at = yield* uploadLocation(location)
+    yield* Effect.annotateCurrentSpan({ repository: at.repository ?? "" })
+    const response = yield* Request.call(env, {
+      request: HttpClientRequest.get(at.url),
+      scopes: at.scopes,
+      context: { repository: at.repository },
+      ok: [200, 204],
+      notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
+    })
+    const next = response.headers["location"] !== undefined
+      ? yield* Request.resolveLocation(response.headers["location"], at.url, { repository: at.repository })
+      : at.url
+    const offset = Range.uploadedBytes(response.headers["range"])
+    if (Option.isNone(offset)) {
+      return yield* new RegistryError.UnexpectedResponse({
+        repository: at.repository,
+        request: Request.describeRequest("GET", at.url),
+        status: response.status,
+        reason: "Header",
+        detail: "missing or malformed Range on the upload status"
+      })
+    }
+    return { location: next, offset: offset.value }
+  })
+
+  const referrers = Effect.fn("RegistryClient.referrers")(
+    function*(repository: string, digest: string, options?: { readonly artifactType?: string | undefined }) {
+      yield* Effect.annotateCurrentSpan({ repository, digest })
+      const { d, repo } = yield* validBlob(repository, digest)
+      return yield* ReferrersOps.referrers(env, repo, d, options?.artifactType, [scopes.pull(repo)])
+    }
+  )
+
+  const client = RegistryClient.of({
+    url: baseUrl,
+    ping,
+    repositories,
+    repositoriesStream,
+    tags,
+    tagsStream,
+    manifest,
+    manifestV2,
+    getManifest,
+    manifestDigest,
+    putManifest,
+    deleteManifest,
+    downloadBlob,
+    hasBlob,
+    blobMetadata,
+    uploadBlob,
+    mountBlob,
+    deleteBlob,
+    cancelUpload,
+    uploadStatus,
+    referrers
+  })
+  yield* ping()
+  return client
+})
+
+/**
+ * The client as a layer; building it pings the registry.
+ *
+ * @example
+ * ```ts
+ * import { AuthService, RegistryClient } from "@effect-registry/core"
+ * import * as Layer from "effect/Layer"
+ *
+ * const live = RegistryClient.layer({ url: "http://127.0.0.1:5000" }).pipe(Layer.provide(AuthService.anonymous))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<RegistryClient, ResponseError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
+  Layer.effect(RegistryClient, make(options))

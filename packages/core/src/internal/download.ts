@@ -1,0 +1,221 @@
+/**
+ * Blob reads: redirects followed by hand (no credentials to another origin, no
+ * https → http downgrade), resume after a broken connection, verification.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Digest from "../Digest.js"
+import * as Hash from "../Hash.js"
+import * as RegistryError from "../RegistryError.js"
+import * as Range from "./range.js"
+import * as Request from "./request.js"
+
+const redirectStatus = new Set([301, 302, 303, 307, 308])
+
+const originOf = (url: string): string => Either.getOrElse(Either.try(() => new URL(url).origin), () => url)
+
+/**
+ * Sends a GET or HEAD through auth and follows redirects itself: a fresh request to
+ * the `Location`, with credentials only while the origin stays the registry's.
+ *
+ * @since 0.1.0
+ */
+export const sendFollowingRedirects = (
+  env: Request.OpsEnv,
+  request: HttpClientRequest.HttpClientRequest,
+  scopes: ReadonlyArray<string>,
+  ctx: Request.ErrorContext
+): Effect.Effect<
+  HttpClientResponse.HttpClientResponse,
+  Request.AuthFailure | RegistryError.TransportError | RegistryError.UnexpectedResponse
+> =>
+  Effect.gen(function*() {
+    const registryOrigin = originOf(request.url)
+    let response = yield* Request.send(env, request, scopes, ctx)
+    let current = request.url
+    let hops = 0
+    while (redirectStatus.has(response.status)) {
+      const request_ = Request.describeRequest(request.method, current)
+      if (hops >= env.maxRedirects) {
+        return yield* new RegistryError.TransportError({
+          ...ctx,
+          request: request_,
+          status: response.status,
+          reason: "Redirect",
+          detail: `more than ${env.maxRedirects} redirects`
+        })
+      }
+      hops++
+      const target = yield* Request.resolveLocation(response.headers["location"], current, {
+        ...ctx,
+        request: request_,
+        status: response.status
+      })
+      if (current.startsWith("https:") && target.startsWith("http:")) {
+        return yield* new RegistryError.TransportError({
+          ...ctx,
+          request: request_,
+          status: response.status,
+          reason: "Redirect",
+          detail: "refusing a redirect from https to plain http"
+        })
+      }
+      // `request` never carries credentials itself: `send` adds them for the registry's origin only
+      const next = HttpClientRequest.setUrl(request, target)
+      response = originOf(target) === registryOrigin
+        ? yield* Request.send(env, next, scopes, ctx)
+        : yield* Request.executeRaw(env.http, next, ctx)
+      current = target
+    }
+    return response
+  })
+
+/** @since 0.1.0 */
+export interface DownloadOptions {
+  /** Read only the bytes `start..end` (inclusive; `end` absent: to the end). Not verified. */
+  readonly range?: { readonly start: number; readonly end?: number | undefined } | undefined
+  /** Start reading at this offset (resume a partial download). Not verified. */
+  readonly offset?: number | undefined
+}
+
+/** @since 0.1.0 */
+export type DownloadError =
+  | Request.ResponseFailure
+  | RegistryError.DigestMismatch
+  | RegistryError.SizeMismatch
+
+/**
+ * The bytes of a blob as a stream, never held in memory. Whole reads are
+ * verified (size from `Content-Length`, digest), and resumed with `Range` after
+ * a broken connection, up to `env.maxResumes` times.
+ *
+ * @since 0.1.0
+ */
+export const download = (
+  env: Request.OpsEnv,
+  repository: string,
+  digest: Digest.Digest,
+  scopes: ReadonlyArray<string>,
+  options: DownloadOptions | undefined
+): Stream.Stream<Uint8Array, DownloadError> => {
+  const ctx: Request.ErrorContext = { repository, digest }
+  const url = `${env.baseUrl}/v2/${repository}/blobs/${digest}`
+  const start = options?.range?.start ?? options?.offset ?? 0
+  const end = options?.range?.end
+  const partial = start > 0 || end !== undefined
+
+  // Opens the blob at `from`; returns the answer and how many leading bytes to drop
+  // (when a server ignores Range and answers 200 with the whole blob).
+  const open = (from: number) =>
+    Effect.gen(function*() {
+      let request = HttpClientRequest.get(url)
+      if (from > 0 || end !== undefined) {
+        request = HttpClientRequest.setHeader(request, "range", `bytes=${from}-${end ?? ""}`)
+      }
+      const raw = yield* sendFollowingRedirects(env, request, scopes, ctx)
+      const response = yield* Request.expect(env, raw, [200, 206], ctx, {
+        scopes,
+        notFound: (fields) => new RegistryError.BlobUnknown(fields)
+      })
+      if (response.status === 206) {
+        const cr = Range.parseContentRange(response.headers["content-range"])
+        if (Option.isNone(cr) || cr.value.start !== from) {
+          return yield* new RegistryError.UnexpectedResponse({
+            ...ctx,
+            status: 206,
+            request: Request.describeRequest("GET", url),
+            reason: "Header",
+            detail: "missing or unexpected Content-Range on a partial answer"
+          })
+        }
+        return { response, skip: 0 }
+      }
+      return { response, skip: from }
+    }).pipe(Effect.retry(env.retry))
+
+  const body = (response: HttpClientResponse.HttpClientResponse, skip: number, limit: number | undefined) => {
+    let s = response.stream.pipe(Stream.mapError((e) => Request.fromHttpClientError(e, ctx)))
+    if (skip > 0) s = s.pipe(dropBytes(skip))
+    if (limit !== undefined) s = s.pipe(takeBytes(limit))
+    return s
+  }
+
+  if (partial) {
+    return Stream.unwrap(
+      Effect.map(
+        open(start),
+        ({ response, skip }) => body(response, skip, end !== undefined ? end - start + 1 : undefined)
+      )
+    )
+  }
+
+  const whole = Stream.suspend(() => {
+    let received = 0
+    let resumes = 0
+    const guard = (
+      stream: Stream.Stream<Uint8Array, Request.ResponseFailure>
+    ): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
+      stream.pipe(
+        Stream.map((bytes: Uint8Array) => {
+          received += bytes.length
+          return bytes
+        }),
+        Stream.catchAll((error) =>
+          error._tag === "TransportError" && error.reason === "Transport" && resumes < env.maxResumes
+            ? Stream.suspend(() => {
+              resumes++
+              return from(received)
+            })
+            : Stream.fail(error)
+        )
+      )
+    const from = (offset: number): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
+      guard(Stream.unwrap(Effect.map(open(offset), ({ response, skip }) => body(response, skip, undefined))))
+    return Stream.unwrap(Effect.map(open(0), ({ response }) => {
+      const size = Option.getOrUndefined(Range.parseLength(response.headers["content-length"]))
+      return guard(body(response, 0, undefined)).pipe(
+        Hash.verify({ digest, size, repository }),
+        Stream.provideService(Hash.Hash, env.hash)
+      )
+    }))
+  })
+  return whole
+}
+
+/** @since 0.1.0 */
+export const dropBytes =
+  (n: number) => <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+    Stream.suspend(() => {
+      let left = n
+      return Stream.filterMap(self, (bytes) => {
+        if (left <= 0) return Option.some(bytes)
+        if (bytes.length <= left) {
+          left -= bytes.length
+          return Option.none()
+        }
+        const rest = bytes.subarray(left)
+        left = 0
+        return Option.some(rest)
+      })
+    })
+
+/** @since 0.1.0 */
+export const takeBytes =
+  (n: number) => <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+    Stream.suspend(() => {
+      let left = n
+      return self.pipe(
+        Stream.takeWhile(() => left > 0),
+        Stream.map((bytes) => {
+          const piece = bytes.length <= left ? bytes : bytes.subarray(0, left)
+          left -= piece.length
+          return piece
+        })
+      )
+    })

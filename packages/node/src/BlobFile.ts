@@ -1,0 +1,227 @@
+/**
+ * Blobs on disk: a re-openable upload source over a file (retries and resumed
+ * uploads re-open it at an offset), and an atomic download target (bytes go to
+ * a temporary file in the same directory, which is renamed onto the target only
+ * after the digest and size are verified, and removed on any failure or
+ * interruption).
+ *
+ * @since 0.1.0
+ */
+import type * as BlobSource from "@effect-registry/core/BlobSource"
+import type * as Digest from "@effect-registry/core/Digest"
+import * as Hash from "@effect-registry/core/Hash"
+import type * as RegistryError from "@effect-registry/core/RegistryError"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
+import * as Path from "node:path"
+
+/**
+ * A file operation failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BlobFileError extends Data.TaggedError("BlobFileError")<{
+  readonly reason: "Stat" | "NotAFile" | "Read" | "Write" | "Rename" | "Offset"
+  readonly path: string
+  readonly cause?: unknown
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const why: Record<BlobFileError["reason"], string> = {
+      Stat: "cannot stat",
+      NotAFile: "not a regular file",
+      Read: "cannot read",
+      Write: "cannot write",
+      Rename: "cannot move into place",
+      Offset: "offset outside the file"
+    }
+    return `${why[this.reason]}: ${this.path}`
+  }
+}
+
+/**
+ * A file as an upload source: `open(offset)` streams the file from `offset`
+ * to its end. It is a core `BlobSource` (`_tag: "Reopenable"`) that also knows
+ * its size and path.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Source extends BlobSource.Reopenable<BlobFileError> {
+  readonly path: string
+  /** The size of the file when the source was made, in bytes. */
+  readonly size: number
+}
+
+/**
+ * Options of {@link source}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SourceOptions {
+  /** Bytes per chunk read from disk. Default 1 MiB. */
+  readonly chunkSize?: number | undefined
+}
+
+const DefaultChunkSize = 1024 * 1024
+
+/**
+ * A re-openable source over a file.
+ *
+ * @example
+ * ```ts
+ * import { BlobFile } from "@effect-registry/node"
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ *
+ * const tail = Effect.flatMap(BlobFile.source("layer.tar.gz"), (source) => Stream.runCollect(source.open(1024)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const source = (
+  path: string,
+  options?: SourceOptions
+): Effect.Effect<Source, BlobFileError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(path).pipe(
+      Effect.mapError((cause) => new BlobFileError({ reason: "Stat", path, cause }))
+    )
+    if (info.type !== "File") return yield* new BlobFileError({ reason: "NotAFile", path })
+    const size = Number(info.size)
+    const chunkSize = Math.max(1, Math.floor(options?.chunkSize ?? DefaultChunkSize))
+    const open = (offset: number): Stream.Stream<Uint8Array, BlobFileError> => {
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
+        return Stream.fail(new BlobFileError({ reason: "Offset", path }))
+      }
+      if (offset === size) return Stream.empty
+      return fs.stream(path, { offset, chunkSize }).pipe(
+        Stream.mapError((cause) => new BlobFileError({ reason: "Read", path, cause }))
+      )
+    }
+    return { _tag: "Reopenable", path, size, open }
+  })
+
+/**
+ * The digest and size of a file, hashed with the `Hash` service.
+ *
+ * @example
+ * ```ts
+ * import { BlobFile, NodeHash } from "@effect-registry/node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const described = BlobFile.digest("layer.tar.gz").pipe(Effect.provide(NodeHash.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const digest = (
+  path: string,
+  algorithm: Digest.Algorithm = "sha256"
+): Effect.Effect<
+  { readonly digest: Digest.Digest; readonly size: number },
+  BlobFileError,
+  FileSystem.FileSystem | Hash.Hash
+> => Effect.flatMap(source(path), (s) => Hash.digestOf(s.open(0), algorithm))
+
+/**
+ * Options of {@link writeAtomic}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriteOptions {
+  /** The digest the bytes must hash to. */
+  readonly digest: Digest.Digest
+  /** The exact size, when known: more bytes fail as soon as they arrive. */
+  readonly size?: number | undefined
+  /** File mode of the result. Default `0o644`. */
+  readonly mode?: number | undefined
+}
+
+/**
+ * Whether a file name is one of {@link writeAtomic}'s temporary files:
+ * `.<name>.<random hex>.partial`, in the target's directory (so the final
+ * rename stays on one file system).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isPartialName = (name: string): boolean => /^\..+\.[0-9a-f]+\.partial$/.test(name)
+
+/**
+ * Write a stream of blob bytes to `path` atomically. The bytes go to a
+ * temporary file in the same directory; when the stream ends, the digest (and
+ * size, if given) are checked, the file is flushed to disk (`fsync`) and renamed
+ * onto `path`. On a digest or size mismatch, a failure of the stream, or
+ * interruption, the temporary file is removed and `path` is left as it was.
+ *
+ * @example
+ * ```ts
+ * import { BlobFile, NodeHash } from "@effect-registry/node"
+ * import type { Digest } from "@effect-registry/core"
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ *
+ * declare const digest: Digest.Digest
+ * declare const bytes: Stream.Stream<Uint8Array>
+ * const written = BlobFile.writeAtomic("blob.bin", bytes, { digest }).pipe(Effect.provide(NodeHash.layer))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const writeAtomic = <E, R>(
+  path: string,
+  stream: Stream.Stream<Uint8Array, E, R>,
+  options: WriteOptions
+): Effect.Effect<
+  { readonly path: string; readonly digest: Digest.Digest; readonly size: number },
+  E | BlobFileError | RegistryError.DigestMismatch | RegistryError.SizeMismatch,
+  R | FileSystem.FileSystem | Hash.Hash
+> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const target = Path.resolve(path)
+    const random = yield* Effect.sync(() => Crypto.randomBytes(8).toString("hex"))
+    const temp = Path.join(Path.dirname(target), `.${Path.basename(target)}.${random}.partial`)
+    const outer = yield* Effect.scope
+    const writeError = (cause: unknown) => new BlobFileError({ reason: "Write", path: temp, cause })
+    let size = 0
+    yield* Effect.scoped(Effect.gen(function*() {
+      const file = yield* fs.open(temp, { flag: "wx", mode: options.mode ?? 0o644 }).pipe(Effect.mapError(writeError))
+      // Registered only once the file exists and is ours: removed unless everything succeeded.
+      yield* Scope.addFinalizerExit(
+        outer,
+        (exit) => Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(temp, { force: true }))
+      )
+      yield* stream.pipe(
+        Hash.verify({ digest: options.digest, size: options.size }),
+        Stream.runForEach((bytes) => {
+          size += bytes.length
+          return Effect.mapError(file.writeAll(bytes), writeError)
+        })
+      )
+      yield* Effect.mapError(file.sync, writeError)
+    }))
+    yield* fs.rename(temp, target).pipe(
+      Effect.mapError((cause) => new BlobFileError({ reason: "Rename", path: target, cause }))
+    )
+    // Make the rename itself durable; not every platform can fsync a directory.
+    yield* Effect.scoped(Effect.flatMap(fs.open(Path.dirname(target), { flag: "r" }), (dir) => dir.sync)).pipe(
+      Effect.ignore
+    )
+    return { path: target, digest: options.digest, size }
+  }).pipe(Effect.scoped)

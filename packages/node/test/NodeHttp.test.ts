@@ -1,0 +1,239 @@
+import { NodeHttp } from "@effect-registry/node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import type * as http from "node:http"
+import * as https from "node:https"
+import type { AddressInfo } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+
+interface Pki {
+  readonly dir: string
+  readonly caPath: string
+  readonly ca: string
+  readonly serverCert: string
+  readonly serverKey: string
+  readonly clientCert: string
+  readonly clientKey: string
+}
+
+const openssl = (cwd: string, ...args: Array<string>) =>
+  execFileSync("openssl", args, { cwd, stdio: "pipe", timeout: 30_000 })
+
+const makePki = (): Pki => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nodehttp-pki-"))
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+  openssl(dir, "req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
+  fs.writeFileSync(path.join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+  fs.writeFileSync(path.join(dir, "client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+  for (const name of ["server", "client"]) {
+    openssl(dir, "req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`)
+    openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`
+    )
+  }
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8")
+  return {
+    dir,
+    caPath: path.join(dir, "ca.pem"),
+    ca: read("ca.pem"),
+    serverCert: read("server.pem"),
+    serverKey: read("server.key"),
+    clientCert: read("client.pem"),
+    clientKey: read("client.key")
+  }
+}
+
+const listen = (server: https.Server): Promise<string> =>
+  new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`)
+    })
+  })
+
+const close = (server: https.Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  })
+
+let pki: Pki
+let okServer: https.Server
+let okHost: string
+let silentServer: https.Server
+let silentHost: string
+let mtlsServer: https.Server
+let mtlsHost: string
+const pending: Array<http.ServerResponse> = []
+
+beforeAll(async () => {
+  pki = makePki()
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end(JSON.stringify({ path: req.url }))
+  }
+  okServer = https.createServer({ cert: pki.serverCert, key: pki.serverKey }, answer)
+  silentServer = https.createServer({ cert: pki.serverCert, key: pki.serverKey }, (req, res) => {
+    pending.push(res)
+    if (req.url === "/stall-body") {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "100" })
+      res.write("first bytes")
+    }
+  })
+  mtlsServer = https.createServer(
+    { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true },
+    answer
+  )
+  okHost = await listen(okServer)
+  silentHost = await listen(silentServer)
+  mtlsHost = await listen(mtlsServer)
+})
+
+afterAll(async () => {
+  for (const res of pending) res.destroy()
+  await Promise.all([close(okServer), close(silentServer), close(mtlsServer)])
+  fs.rmSync(pki.dir, { recursive: true, force: true })
+})
+
+const get = (url: string) =>
+  HttpClient.HttpClient.pipe(
+    Effect.flatMap((client) => client.get(url)),
+    Effect.flatMap((response) => Effect.map(response.json, (body) => ({ status: response.status, body })))
+  )
+
+describe("NodeHttp.registryUrl", () => {
+  it("builds https unless plainHttp is explicit", () => {
+    assert.strictEqual(NodeHttp.registryUrl("registry.example.com"), "https://registry.example.com")
+    assert.strictEqual(NodeHttp.registryUrl("localhost:5000"), "https://localhost:5000")
+    assert.strictEqual(NodeHttp.registryUrl("127.0.0.1:5000", { insecure: true }), "https://127.0.0.1:5000")
+    assert.strictEqual(NodeHttp.registryUrl("127.0.0.1:5000", { plainHttp: true }), "http://127.0.0.1:5000")
+    assert.strictEqual(NodeHttp.registryUrl("https://host:1/"), "https://host:1")
+    assert.strictEqual(NodeHttp.registryUrl("http://host:1"), "https://host:1")
+  })
+})
+
+describe("NodeHttp.layer", () => {
+  it.live("trusts a CA given as PEM text", () =>
+    Effect.gen(function*() {
+      const result = yield* get(`https://${okHost}/v2/`).pipe(Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca } })))
+      assert.strictEqual(result.status, 200)
+      assert.deepStrictEqual(result.body, { path: "/v2/" })
+    }))
+
+  it.live("trusts a CA given as a file path, per registry", () =>
+    Effect.gen(function*() {
+      const result = yield* get(`https://${okHost}/v2/x`).pipe(
+        Effect.provide(NodeHttp.layer({ registries: { [okHost]: { ca: pki.caPath } } }))
+      )
+      assert.strictEqual(result.status, 200)
+    }))
+
+  it.live("refuses an unknown CA with a TLS failure", () =>
+    Effect.gen(function*() {
+      const exit = yield* get(`https://${okHost}/v2/`).pipe(Effect.provide(NodeHttp.layer()), Effect.exit)
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        assert.strictEqual(error?._tag, "RequestError")
+        assert.strictEqual(NodeHttp.classify(error), "Tls")
+      }
+    }))
+
+  it.live("a CA configured for another registry does not apply", () =>
+    Effect.gen(function*() {
+      const error = yield* get(`https://${okHost}/v2/`).pipe(
+        Effect.provide(NodeHttp.layer({ registries: { "other.example:443": { ca: pki.ca } } })),
+        Effect.flip
+      )
+      assert.strictEqual(NodeHttp.classify(error), "Tls")
+    }))
+
+  it.live("insecure skips verification when set explicitly", () =>
+    Effect.gen(function*() {
+      const result = yield* get(`https://${okHost}/v2/`).pipe(
+        Effect.provide(NodeHttp.layer({ registries: { [okHost]: { insecure: true } } }))
+      )
+      assert.strictEqual(result.status, 200)
+    }))
+
+  it.live("presents a client certificate for mutual TLS", () =>
+    Effect.gen(function*() {
+      const withCert = yield* get(`https://${mtlsHost}/v2/`).pipe(
+        Effect.provide(
+          NodeHttp.layer({ tls: { ca: pki.ca, cert: pki.clientCert, key: Redacted.make(pki.clientKey) } })
+        )
+      )
+      assert.strictEqual(withCert.status, 200)
+      const without = yield* get(`https://${mtlsHost}/v2/`).pipe(
+        Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca } })),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(without))
+    }))
+
+  it.live("times out a server that never answers within the configured bound", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const error = yield* get(`https://${silentHost}/v2/`).pipe(
+        Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca }, timeouts: { headers: "300 millis" } })),
+        Effect.flip
+      )
+      const elapsed = Date.now() - started
+      assert.strictEqual(error._tag, "RequestError")
+      assert.strictEqual(NodeHttp.classify(error), "Timeout")
+      assert.isBelow(elapsed, 5_000)
+    }))
+
+  it.live("fails a body that stalls longer than the body idle timeout", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const error = yield* HttpClient.HttpClient.pipe(
+        Effect.flatMap((client) => client.get(`https://${silentHost}/stall-body`)),
+        Effect.flatMap((response) => {
+          assert.strictEqual(response.status, 200)
+          return response.arrayBuffer
+        }),
+        Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca }, timeouts: { bodyIdle: "300 millis" } })),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "ResponseError")
+      assert.strictEqual(NodeHttp.classify(error), "Timeout")
+      assert.isBelow(Date.now() - started, 5_000)
+    }))
+
+  it.live("fails to build when a TLS file is missing", () =>
+    Effect.gen(function*() {
+      const error = yield* get(`https://${okHost}/v2/`).pipe(
+        Effect.provide(NodeHttp.layer({ tls: { ca: path.join(pki.dir, "missing.pem") } })),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "NodeHttpError")
+      if (error._tag === "NodeHttpError") assert.strictEqual(error.reason, "TlsFile")
+    }))
+
+  it("classifies error codes", () => {
+    assert.strictEqual(NodeHttp.classify({ cause: { code: "ECONNREFUSED" } }), "Connection")
+    assert.strictEqual(NodeHttp.classify({ code: "UND_ERR_CONNECT_TIMEOUT" }), "Timeout")
+    assert.strictEqual(NodeHttp.classify(new Error("x")), "Other")
+  })
+})

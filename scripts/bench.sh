@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The benchmark (issue 10): installs what it needs, builds, compiles the bench workers to plain JS (so our side is
+# measured without a TypeScript loader), then runs bench/main.ts with tsx. Arguments go to bench/main.ts:
+#   --smoke          small sizes, one run, no RESULTS.md (what CI runs)
+#   --runs N         runs per side (default 5)
+#   --rows 1,2,...   only these rows
+#   --profile        node --cpu-prof of every "ours" worker that misses its target, summarised in RESULTS.md
+#   --note TEXT      a note written into RESULTS.md
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/ensure.sh
+. scripts/lib/ensure.sh
+
+ensure_pnpm
+ensure_system_tools time:time curl:curl openssl:openssl skopeo:skopeo docker-registry:docker-registry
+
+echo "==> pnpm install --frozen-lockfile"
+pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3
+echo "==> build"
+pnpm run build
+echo "==> compile bench workers"
+rm -rf bench/.data/js
+pnpm exec tsc bench/*.ts --outDir bench/.data/js --rootDir bench --module nodenext --moduleResolution nodenext \
+  --target es2022 --lib es2022,dom --types node --strict --skipLibCheck --declaration false --sourceMap false
+echo "==> bench $*"
+# Bounded whatever happens: the harness has its own budget and per-child timeouts; this is the backstop.
+limit=20m
+for arg in "$@"; do [ "$arg" = "--smoke" ] && limit=10m; done
+exec timeout --kill-after=30s "$limit" pnpm exec tsx bench/main.ts "$@"

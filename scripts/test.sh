@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, then builds, lints, type-checks and runs
+# every test (unit tests, and integration tests against real docker-registry processes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=lib/ensure.sh
+. scripts/lib/ensure.sh
+
+started=$(date +%s)
+ensure_pnpm
+ensure_system_tools docker-registry:docker-registry skopeo:skopeo openssl:openssl
+
+echo "==> pnpm install --frozen-lockfile"
+pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3
+echo "==> build"
+pnpm run build
+echo "==> lint"
+pnpm run lint
+echo "==> typecheck"
+pnpm run typecheck
+echo "==> test"
+mkdir -p .vitest-results
+rc=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results/results.json || rc=$?
+node scripts/test-summary.mjs .vitest-results/results.json || rc=1
+echo "==> done in $(( $(date +%s) - started ))s (exit $rc)"
+exit "$rc"
