@@ -21,3 +21,10 @@ export * as TokenServer from "./TokenServer.js"
  * @since 0.1.0
  */
 export * as InMemoryRegistry from "./InMemoryRegistry.js"
+
+/**
+ * A fault-injecting proxy on loopback (resets, 5xx, 429, stalls, truncation, lost answers) with upload byte counters.
+ *
+ * @since 0.1.0
+ */
+export * as FaultProxy from "./FaultProxy.js"
