@@ -22,3 +22,23 @@ export * as NodeHash from "./NodeHash.js"
  * @since 0.1.0
  */
 export * as NodeHttp from "./NodeHttp.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ImageCopy from "./ImageCopy.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NodeRegistry from "./NodeRegistry.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OciLayout from "./OciLayout.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Progress from "./Progress.js"

@@ -1,0 +1,291 @@
+/**
+ * Copy images between repositories and registries: walk the manifest graph
+ * (index → children → config and layers, referrers on request), skip blobs
+ * the target has, mount blobs when source and target are the same registry,
+ * stream the others from the source straight into the upload (never held in
+ * memory whole), at most `concurrency` blobs at once, then push the manifests'
+ * exact bytes, children before parents, the tag last. Digests stay identical.
+ *
+ * @since 0.1.0
+ */
+import * as BlobSource from "@effect-registry/core/BlobSource"
+import type * as Descriptor from "@effect-registry/core/Descriptor"
+import * as Digest from "@effect-registry/core/Digest"
+import * as Manifest from "@effect-registry/core/Manifest"
+import * as Platform from "@effect-registry/core/Platform"
+import type * as RegistryClient from "@effect-registry/core/RegistryClient"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Graph from "./internal/copyGraph.js"
+import * as Tally from "./internal/progressTally.js"
+
+/**
+ * Where an image comes from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface From {
+  readonly client: RegistryClient.Service
+  readonly repository: string
+  /** A tag or a digest. */
+  readonly reference: string
+}
+
+/**
+ * Where an image goes. Without `tag`, the source reference is used when it is
+ * a tag, else the manifest is pushed by digest only.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface To {
+  readonly client: RegistryClient.Service
+  readonly repository: string
+  readonly tag?: string | undefined
+}
+
+/**
+ * Options of {@link copy}.
+ *
+ * - `platforms`: `"all"` (the default) copies an index with every child and
+ *   keeps it as is. A list of platforms copies only the child manifest chosen
+ *   for each (with `Platform.select`); the index itself is not copied (a
+ *   filtered index would have another digest). With one platform, the tag
+ *   points at that child; with several, the children are pushed by digest
+ *   only and no tag is set. A single image is copied whatever `platforms` says.
+ * - `concurrency`: blobs transferred at once, default 4.
+ * - `referrers`: also copy the manifests that refer to each copied manifest
+ *   (`referrers()` of the source), with their content.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly from: From
+  readonly to: To
+  readonly platforms?: "all" | ReadonlyArray<Platform.Platform> | undefined
+  readonly concurrency?: number | undefined
+  readonly referrers?: boolean | undefined
+}
+
+/**
+ * What {@link copy} did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Result {
+  /** The digest of the top manifest copied (the index, or the chosen child). */
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  /** The tag set, if any. */
+  readonly tag: string | undefined
+  /** Every manifest pushed, children first (referrers included). */
+  readonly manifests: ReadonlyArray<Digest.Digest>
+  /** Blobs whose bytes went through this process. */
+  readonly transferred: number
+  /** Blobs the target already had. */
+  readonly existed: number
+  /** Blobs mounted from the source repository. */
+  readonly mounted: number
+  /** Blob bytes moved. */
+  readonly bytes: number
+}
+
+/**
+ * The copy cannot be done as asked: no child of the index matches a wanted
+ * platform, or the target stored a manifest under another digest.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ImageCopyError extends Data.TaggedError("ImageCopyError")<{
+  readonly reason: "PlatformNotFound" | "DigestChanged"
+  readonly digest?: string | undefined
+  readonly detail?: string | undefined
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const why = this.reason === "PlatformNotFound"
+      ? "no manifest for the platform"
+      : "the target stored the manifest under another digest"
+    return [why, this.digest, this.detail].filter((p) => p !== undefined).join(": ")
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type CopyError = ImageCopyError | RegistryClient.UploadError | RegistryClient.ManifestError
+
+const sameRegistry = (a: RegistryClient.Service, b: RegistryClient.Service): boolean =>
+  a === b || a.url.replace(/\/+$/, "") === b.url.replace(/\/+$/, "")
+
+/**
+ * Copies an image (or an index with its children) from one repository to
+ * another, in the same registry or across registries.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "@effect-registry/core"
+ * import { ImageCopy } from "@effect-registry/node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const copied = Effect.flatMap(RegistryClient.RegistryClient, (client) =>
+ *   ImageCopy.copy({
+ *     from: { client, repository: "team/app", reference: "v1" },
+ *     to: { client, repository: "team/app-release", tag: "v1" },
+ *     platforms: [{ os: "linux", architecture: "arm64" }]
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const copy = (options: Options): Effect.Effect<Result, CopyError> =>
+  Effect.gen(function*() {
+    const { from, to } = options
+    const mount = sameRegistry(from.client, to.client)
+    const sameRepository = mount && from.repository === to.repository
+    const concurrency = Math.max(1, options.concurrency ?? 4)
+    const tally = Tally.make()
+    const done = new Map<string, Effect.Effect<void, CopyError>>()
+    const pushed: Array<Digest.Digest> = []
+    const pushedSet = new Set<string>()
+
+    const sizeOf = (blob: Graph.BlobRef) =>
+      blob.size !== undefined
+        ? Effect.succeed(blob.size)
+        : Effect.map(from.client.blobMetadata(from.repository, blob.digest), (m) => m.size)
+
+    const copyBlob = (blob: Graph.BlobRef): Effect.Effect<void, CopyError> =>
+      Effect.gen(function*() {
+        const size = yield* sizeOf(blob)
+        yield* Tally.transfer(tally, blob.digest, size, (wrap) => {
+          const source = BlobSource.reopenable((offset) =>
+            wrap(from.client.downloadBlob(from.repository, blob.digest, offset > 0 ? { offset } : undefined), offset)
+          )
+          if (sameRepository) return Effect.succeed("Existed" as const)
+          if (mount) {
+            return Effect.gen(function*() {
+              if (yield* to.client.hasBlob(to.repository, blob.digest)) return "Existed" as const
+              const result = yield* to.client.mountBlob(to.repository, blob.digest, from.repository, { size, source })
+              return result.mounted ? "Mounted" as const : result.skipped ? "Existed" as const : "Transferred" as const
+            })
+          }
+          return Effect.map(
+            to.client.uploadBlob(to.repository, blob.digest, source, { size }),
+            (result) => result.skipped ? "Existed" as const : "Transferred" as const
+          )
+        })
+      })
+
+    // Each blob once, even when several images of the graph share it.
+    const blobOnce = (blob: Graph.BlobRef): Effect.Effect<void, CopyError> =>
+      Effect.suspend(() => {
+        const known = done.get(blob.digest)
+        if (known !== undefined) return known
+        return Effect.flatMap(Effect.cached(copyBlob(blob)), (run) => {
+          done.set(blob.digest, run)
+          return run
+        })
+      })
+
+    const putManifest = (m: Manifest.Any, reference: string): Effect.Effect<Digest.Digest, CopyError> =>
+      Effect.gen(function*() {
+        const digest = yield* to.client.putManifest(to.repository, reference, m)
+        if (digest !== m.digest) {
+          return yield* new ImageCopyError({ reason: "DigestChanged", digest: m.digest, detail: `stored as ${digest}` })
+        }
+        if (!pushedSet.has(digest)) {
+          pushedSet.add(digest)
+          pushed.push(digest)
+        }
+        return digest
+      })
+
+    const load = (d: Descriptor.Descriptor) => from.client.getManifest(from.repository, d.digest)
+
+    // Copies the graph under `top`, pushing every manifest by digest except `top` when `tag` is given.
+    const copyGraph = (top: Manifest.Any, tag: string | undefined): Effect.Effect<void, CopyError> =>
+      Effect.gen(function*() {
+        const graph = yield* Graph.walk(top, load, { concurrency })
+        yield* Effect.forEach(graph.blobs, blobOnce, { concurrency, discard: true })
+        for (const m of graph.manifests) {
+          if (m === top && tag !== undefined) continue
+          if (!pushedSet.has(m.digest)) yield* putManifest(m, m.digest)
+        }
+        if (tag !== undefined) yield* putManifest(top, tag)
+        if (options.referrers === true) {
+          for (const m of graph.manifests) yield* copyReferrers(m.digest, 0)
+        }
+      })
+
+    const seenReferrers = new Set<string>()
+    const copyReferrers = (subject: Digest.Digest, depth: number): Effect.Effect<void, CopyError> =>
+      Effect.gen(function*() {
+        if (depth > 4) return
+        const list = yield* from.client.referrers(from.repository, subject)
+        for (const d of list) {
+          if (seenReferrers.has(d.digest)) continue
+          seenReferrers.add(d.digest)
+          const m = yield* load(d)
+          yield* copyGraph(m, undefined)
+          yield* copyReferrers(m.digest, depth + 1)
+        }
+      })
+
+    const isDigestRef = Digest.isDigest(from.reference)
+    const tag = to.tag ?? (isDigestRef ? undefined : from.reference)
+    const first = yield* from.client.getManifest(from.repository, from.reference)
+    const platforms = options.platforms ?? "all"
+    let top: Manifest.Any = first
+    let topTag = tag
+    if (Manifest.isIndex(first) && platforms !== "all") {
+      const chosen: Array<Descriptor.Descriptor> = []
+      for (const wanted of platforms) {
+        const entry = Platform.select(first.manifest, wanted)
+        if (Option.isNone(entry)) {
+          return yield* new ImageCopyError({
+            reason: "PlatformNotFound",
+            digest: first.digest,
+            detail: Platform.format(wanted)
+          })
+        }
+        if (!chosen.some((c) => c.digest === entry.value.digest)) chosen.push(entry.value)
+      }
+      const children = yield* Effect.forEach(chosen, load, { concurrency })
+      if (children.length === 1) {
+        top = children[0]
+      } else {
+        for (const child of children) yield* copyGraph(child, undefined)
+        topTag = undefined
+        top = children[children.length - 1]
+      }
+    }
+    if (!pushedSet.has(top.digest) || topTag !== undefined) yield* copyGraph(top, topTag)
+    yield* Tally.imageDone(tally, top.digest)
+    return {
+      digest: top.digest,
+      mediaType: top.mediaType,
+      tag: topTag,
+      manifests: pushed,
+      transferred: tally.transferred,
+      existed: tally.existed,
+      mounted: tally.mounted,
+      bytes: tally.bytes
+    }
+  }).pipe(
+    Effect.withSpan("ImageCopy.copy", {
+      attributes: {
+        from: `${options.from.repository}@${options.from.reference}`,
+        to: options.to.repository
+      }
+    })
+  )
