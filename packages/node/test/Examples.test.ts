@@ -52,4 +52,37 @@ describe("examples", () => {
       assert.include(result.stdout, `Using the registry at ${registry.url}`)
       for (const line of tourSteps) assert.include(result.stdout, line)
     }), 120_000)
+
+  it.scopedLive(
+    "the Go seed's example runs against a real docker-registry with NodeRegistry.layer (Basic auth)",
+    () =>
+      Effect.gen(function*() {
+        const user = { username: "gopher", password: "seed-example-secret" }
+        const registry = yield* RealRegistry.make({ mode: "basic", users: [user] })
+        const result = yield* run("examples/seed.ts", {
+          REGISTRY_URL: registry.url,
+          REGISTRY_USERNAME: user.username,
+          REGISTRY_PASSWORD: user.password
+        })
+        assert.strictEqual(result.code, 0, result.stderr)
+        const report = JSON.parse(result.stdout) as {
+          repositories: Array<string>
+          tags: Array<string>
+          has: boolean
+          schema1: { mediaType: string }
+          schema2: { mediaType: string; digest: string }
+          downloaded: number
+          deleted: string
+        }
+        assert.include(report.repositories, "example/repo")
+        assert.deepStrictEqual(report.tags, ["v1", "v2"])
+        assert.isTrue(report.has)
+        assert.strictEqual(report.schema1.mediaType, "application/vnd.docker.distribution.manifest.v1+prettyjws")
+        assert.strictEqual(report.schema2.mediaType, "application/vnd.docker.distribution.manifest.v2+json")
+        assert.strictEqual(report.deleted, report.schema2.digest)
+        assert.strictEqual(report.downloaded, "the bytes of a layer".length)
+        assert.notInclude(result.stdout + result.stderr, user.password)
+      }),
+    120_000
+  )
 })
