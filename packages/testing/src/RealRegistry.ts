@@ -22,6 +22,7 @@ import { which } from "./internal/exec.js"
 import { type FailureReason, LaunchFailure } from "./internal/failure.js"
 import { makeDir, scopedTempDir, writeFile } from "./internal/files.js"
 import { htpasswd } from "./internal/htpasswd.js"
+import { withLiveClock } from "./internal/liveClock.js"
 import { freePort } from "./internal/ports.js"
 import { probeStatus } from "./internal/probe.js"
 import { type ManagedProcess, spawnScoped } from "./internal/process.js"
@@ -360,7 +361,7 @@ export const make = (options: Options = {}): Effect.Effect<Running, RealRegistry
       pid: child.pid,
       logs: Effect.sync(() => child.logs())
     } satisfies Running
-  })
+  }).pipe(withLiveClock)
 
 /**
  * A layer with a running registry, for a suite (`layer(RealRegistry.layer(...))("suite", (it) => ...)`).

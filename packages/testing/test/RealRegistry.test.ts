@@ -2,7 +2,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -474,4 +474,15 @@ describe("RealRegistry", () => {
       const ping = yield* send(HttpClientRequest.get(`${registry.url}/v2/`))
       assert.strictEqual(ping.status, 200)
     }).pipe(Effect.provide(RealRegistry.layer())), timeout)
+})
+
+// The launcher waits on the real clock, so a suite may build it under the TestClock of
+// `it.effect` / `layer(...)` without `excludeTestServices`.
+layer(RealRegistry.layer(), { timeout: "60 seconds" })("RealRegistry under the TestClock", (it) => {
+  it.effect("starts and answers although the test clock never moves", () =>
+    Effect.gen(function*() {
+      const registry = yield* RealRegistry.RealRegistry
+      assert.isTrue(registry.url.startsWith("http://127.0.0.1:"))
+      assert.isDefined(registry.pid)
+    }))
 })

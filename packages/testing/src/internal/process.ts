@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as ChildProcess from "node:child_process"
 import { describe, LaunchFailure } from "./failure.js"
+import { withLiveClock } from "./liveClock.js"
 
 /**
  * Keeps the last `limit` characters written to it.
@@ -152,7 +153,7 @@ export const spawnScoped = (
         process.once("exit", onParentExit)
         const graceMs = options.graceMs ?? 5_000
         let stopping = false
-        const stop = Effect.suspend(() => {
+        const stop = withLiveClock(Effect.suspend(() => {
           if (stopping) return Effect.asVoid(waitExit(graceMs + 2_000))
           stopping = true
           return Effect.gen(function*() {
@@ -167,7 +168,7 @@ export const spawnScoped = (
             child.stdout?.destroy()
             child.stderr?.destroy()
           })
-        })
+        }))
         resume(Effect.succeed({ pid, logs: () => buffer.text(), exit: () => exit, stop }))
       })
     }).pipe(

@@ -1,0 +1,241 @@
+/**
+ * The `effect-registry` command line, as a value: the command tree built with
+ * `@effect/cli`, {@link run} to execute an argument vector (an `Effect` that
+ * never fails: it returns the exit code), and the mapping from errors to exit
+ * codes. The `bin/effect-registry` entry runs it on the process.
+ *
+ * Output goes through the {@link Io} service (the process's standard streams
+ * with {@link layerNodeIo}, memory with {@link memoryIo} in tests).
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Ref from "effect/Ref"
+import { root } from "./internal/cliCommands.js"
+import * as CliIo from "./internal/cliIo.js"
+
+/**
+ * The exit codes: `0` success, `1` failure, `2` bad input (an invalid
+ * reference, name, tag, digest, platform or command line), `3` not found
+ * (manifest, blob or repository unknown), `4` unauthorized or denied.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ExitCode = 0 | 1 | 2 | 3 | 4
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const ExitCode = {
+  Ok: 0,
+  Failure: 1,
+  BadInput: 2,
+  NotFound: 3,
+  Unauthorized: 4
+} as const satisfies Record<string, ExitCode>
+
+/**
+ * Where the CLI reads its standard input and writes its output.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type IoService = CliIo.IoService
+
+/**
+ * The standard streams of the CLI.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const Io: typeof CliIo.Io = CliIo.Io
+
+/**
+ * The CLI's own failures (options that do not go together, a file that cannot
+ * be read, an operation the registry did not carry out).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const CliError: typeof CliIo.CliError = CliIo.CliError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type CliError = CliIo.CliError
+
+/**
+ * The process's standard streams.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNodeIo: Layer.Layer<CliIo.Io> = CliIo.nodeIo
+
+/**
+ * Captured output, for tests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Memory = CliIo.Memory
+
+/**
+ * An `Io` in memory: standard input given, output captured.
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "@effect-registry/node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const io = yield* Cli.memoryIo()
+ *   const code = yield* Cli.run(["--help"]).pipe(Effect.provide(io.layer))
+ *   return { code, help: yield* io.stdout }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const memoryIo: (options?: {
+  readonly stdin?: string | Uint8Array | undefined
+  readonly stderrIsTTY?: boolean | undefined
+}) => Effect.Effect<CliIo.Memory> = CliIo.memoryIo
+
+const badInput = new Set([
+  "ReferenceInvalid",
+  "NameInvalid",
+  "TagInvalid",
+  "DigestInvalid",
+  "PlatformInvalid",
+  "PaginationNumberInvalid",
+  "KeyError"
+])
+const notFound = new Set(["ManifestUnknown", "BlobUnknown", "NameUnknown"])
+const denied = new Set(["Unauthorized", "Denied"])
+
+/**
+ * The exit code for an error: bad input 2, not found 3, unauthorized or
+ * denied 4, anything else 1.
+ *
+ * @example
+ * ```ts
+ * import { RegistryError } from "@effect-registry/core"
+ * import { Cli } from "@effect-registry/node"
+ *
+ * Cli.exitCode(new RegistryError.ManifestUnknown({})) // 3
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const exitCode = (error: unknown): ExitCode => {
+  if (ValidationError.isValidationError(error)) return 2
+  if (error instanceof CliIo.CliError) {
+    return error.reason === "BadInput" ? 2 : error.reason === "NotFound" ? 3 : 1
+  }
+  const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : ""
+  if (badInput.has(tag)) return 2
+  if (notFound.has(tag)) return 3
+  if (denied.has(tag)) return 4
+  if (tag === "OciLayoutError" && Predicate.hasProperty(error, "reason")) {
+    const reason = error.reason
+    return reason === "RefNotFound" || reason === "PlatformNotFound" ? 3 : reason === "Ambiguous" ? 2 : 1
+  }
+  if (tag === "ImageCopyError" && Predicate.hasProperty(error, "reason") && error.reason === "PlatformNotFound") {
+    return 3
+  }
+  return 1
+}
+
+/**
+ * The one-line message printed for an error (`error: ...` is prefixed by
+ * {@link run}); never a stack.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const errorMessage = (error: unknown): string => {
+  const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" &&
+      error.message.length > 0
+    ? error.message
+    : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+    ? error._tag
+    : String(error)
+  return message.replace(/\s*\n\s*/g, " ")
+}
+
+/**
+ * The command tree (`@effect/cli`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const command = root
+
+/**
+ * The version printed by `--version`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const version = "0.1.0"
+
+/**
+ * Runs the CLI on an argument vector (without the `node` and script paths):
+ * parses it, runs the command, prints errors as one `error: <message>` line
+ * to standard error, and returns the exit code. Never fails.
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "@effect-registry/node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const code = Cli.run(["tags", "--plain-http", "127.0.0.1:5000/team/app"]).pipe(Effect.provide(Cli.layerNodeIo))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, CliIo.Io> =>
+  Effect.gen(function*() {
+    const io = yield* CliIo.Io
+    const secrets = yield* Ref.make<ReadonlyArray<string>>([])
+    const scrub = (s: string) => Effect.map(Ref.get(secrets), (known) => CliIo.scrubber(known)(s))
+    const console = yield* CliIo.console(io, (s) => s)
+    const cli = Command.run(root, { name: "effect-registry", version })
+    const exit = yield* cli(["node", "effect-registry", ...argv]).pipe(
+      Effect.provide(NodeContext.layer),
+      Effect.provideService(CliIo.Secrets, secrets),
+      Effect.withConsole(console),
+      Effect.exit
+    )
+    if (Exit.isSuccess(exit)) return 0
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value
+      // @effect/cli already printed the usage problem.
+      if (!ValidationError.isValidationError(error)) {
+        yield* io.stderr(`error: ${yield* scrub(errorMessage(error))}\n`)
+      }
+      return exitCode(error)
+    }
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      yield* io.stderr("error: interrupted\n")
+      return 1
+    }
+    yield* io.stderr(`error: unexpected failure: ${yield* scrub(errorMessage(Cause.squash(exit.cause)))}\n`)
+    return 1
+  })

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * The `effect-registry` command: runs `Cli.run` on the process's arguments
+ * and exits with its code.
+ *
+ * @since 0.1.0
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Cli from "../Cli.js"
+
+Cli.run(process.argv.slice(2)).pipe(
+  Effect.provide(Cli.layerNodeIo),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+  })
+)
