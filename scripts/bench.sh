@@ -24,6 +24,7 @@ pnpm exec tsc bench/*.ts --outDir bench/.data/js --rootDir bench --module nodene
   --target es2022 --lib es2022,dom --types node --strict --skipLibCheck --declaration false --sourceMap false
 echo "==> bench $*"
 # Bounded whatever happens: the harness has its own budget and per-child timeouts; this is the backstop.
-limit=20m
+limit=40m
 for arg in "$@"; do [ "$arg" = "--smoke" ] && limit=10m; done
-exec timeout --kill-after=30s "$limit" pnpm exec tsx bench/main.ts "$@"
+# (tsx from node_modules/.bin: `pnpm` may be a shell function, which `timeout` cannot run)
+exec timeout --kill-after=30s "$limit" node_modules/.bin/tsx bench/main.ts "$@"

@@ -23,5 +23,7 @@ mkdir -p .vitest-results
 rc=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results/results.json || rc=$?
 node scripts/test-summary.mjs .vitest-results/results.json || rc=1
+echo "==> benchmark smoke (small sizes, one run, no thresholds)"
+bash scripts/bench.sh --smoke || rc=1
 echo "==> done in $(( $(date +%s) - started ))s (exit $rc)"
 exit "$rc"
