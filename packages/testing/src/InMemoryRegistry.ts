@@ -12,7 +12,8 @@
  *   changes), but older Locations of the same session keep working, so a client can ask for
  *   the status (`GET` → 204 + `Range`) and resume. `Content-Range` is checked (416
  *   `RANGE_INVALID` when out of order). A single `POST ?digest=` with the body is accepted
- *   (201), as OCI allows. A failed digest check ends the session.
+ *   (201), as OCI allows. A failed digest check ends the session (later requests to it answer
+ *   404 `BLOB_UPLOAD_INVALID`, as distribution does).
  * - Tags list and catalog honour `n`/`last`; a `Link` is sent whenever a page is full (as
  *   distribution's catalog does), so the last link may lead to an empty page.
  * - The referrers API is on by default; a manifest PUT with a `subject` answers `OCI-Subject`.

@@ -27,7 +27,8 @@ export const jsonResponse = (
 ): RawResponse => ({
   status,
   headers: { "content-type": contentType, ...headers },
-  body: utf8.encode(JSON.stringify(value))
+  // distribution writes JSON with Go's json.Encoder, which ends the body with a newline
+  body: utf8.encode(`${JSON.stringify(value)}\n`)
 })
 
 /** @internal */

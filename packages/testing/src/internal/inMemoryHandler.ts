@@ -346,10 +346,8 @@ export const make = (
             const digest = (yield* validBlobDigest(raw)).digest
             const current = yield* Ref.get(state)
             const bytes = current.repositories.get(name)?.blobs.has(digest) ? current.blobs.get(digest) : undefined
-            if (bytes === undefined) {
-              if (method === "HEAD") return empty(404, { "content-length": "0" })
-              return yield* fail(404, "BLOB_UNKNOWN", messages.BLOB_UNKNOWN, digest)
-            }
+            // HEAD gets the headers of the GET answer (JSON type, length of the error body), no body
+            if (bytes === undefined) return yield* fail(404, "BLOB_UNKNOWN", messages.BLOB_UNKNOWN, digest)
             if (method === "GET" && blobOrigin !== undefined) {
               return empty(307, { location: `${blobOrigin}/blobs/${digest}` })
             }
@@ -369,7 +367,7 @@ export const make = (
               return [true, updateRepository(s, name, (r) => ({ ...r, blobs: setDelete(r.blobs, digest) }))]
             })
             if (!removed) return yield* fail(404, "BLOB_UNKNOWN", messages.BLOB_UNKNOWN, digest)
-            return empty(202, { "docker-content-digest": digest })
+            return empty(202)
           })
         }
       }
@@ -446,7 +444,17 @@ export const make = (
       }
     }
 
-    const uploadUnknown = () => fail(404, "BLOB_UPLOAD_UNKNOWN", messages.BLOB_UPLOAD_UNKNOWN)
+    /** Sessions ended by a failed digest check: distribution answers BLOB_UPLOAD_INVALID for them. */
+    const failedUploads = yield* Ref.make<ReadonlySet<string>>(new Set())
+
+    const uploadUnknown = (uuid: string) =>
+      Effect.flatMap(
+        Ref.get(failedUploads),
+        (failed) =>
+          failed.has(uuid)
+            ? fail(404, "BLOB_UPLOAD_INVALID", messages.BLOB_UPLOAD_INVALID)
+            : fail(404, "BLOB_UPLOAD_UNKNOWN", messages.BLOB_UPLOAD_UNKNOWN, {})
+      )
 
     /** Appends a chunk after checking its Content-Range against the session's offset. */
     const append = (request: Request, name: string, uuid: string, bytes: Uint8Array) =>
@@ -476,7 +484,7 @@ export const make = (
             { ...s, uploads: mapSet(s.uploads, uuid, updated) }
           ]
         })
-        if (result._tag === "Unknown") return yield* uploadUnknown()
+        if (result._tag === "Unknown") return yield* uploadUnknown(uuid)
         if (result._tag === "OutOfOrder") {
           return yield* fail(
             416,
@@ -497,7 +505,7 @@ export const make = (
           required,
           run: Effect.gen(function*() {
             const upload = (yield* Ref.get(state)).uploads.get(uuid)
-            if (upload === undefined || upload.repository !== name) return yield* uploadUnknown()
+            if (upload === undefined || upload.repository !== name) return yield* uploadUnknown(uuid)
             return empty(204, uploadHeaders(request, name, uuid, upload.size, upload.generation))
           })
         }
@@ -520,10 +528,15 @@ export const make = (
             const bytes = yield* readBody(request)
             yield* append(request, name, uuid, bytes)
             const upload = (yield* Ref.get(state)).uploads.get(uuid)
-            if (upload === undefined) return yield* uploadUnknown()
+            if (upload === undefined) return yield* uploadUnknown(uuid)
             const content = concatBytes(upload.chunks)
             yield* verified(digest, content).pipe(
-              Effect.tapError(() => Ref.update(state, (s) => ({ ...s, uploads: mapDelete(s.uploads, uuid) })))
+              Effect.tapError(() =>
+                Effect.zipRight(
+                  Ref.update(state, (s) => ({ ...s, uploads: mapDelete(s.uploads, uuid) })),
+                  Ref.update(failedUploads, (failed) => new Set([...failed, uuid]))
+                )
+              )
             )
             yield* commitBlob(name, digest.digest, content, uuid)
             return blobCreated(request, name, digest.digest)
@@ -539,7 +552,7 @@ export const make = (
               if (upload === undefined || upload.repository !== name) return [false, s]
               return [true, { ...s, uploads: mapDelete(s.uploads, uuid) }]
             })
-            return existed ? empty(204) : yield* uploadUnknown()
+            return existed ? empty(204, { "docker-upload-uuid": uuid }) : yield* uploadUnknown(uuid)
           })
         }
       }
@@ -762,7 +775,11 @@ export const make = (
       if (path === "/v2") return empty(301, { location: "/v2/" })
       if (path === "/v2/") {
         if (request.method !== "GET" && request.method !== "HEAD") return { required: undefined, run: unsupported() }
-        return { required: "any", run: Effect.succeed(jsonResponse(200, {})) }
+        // distribution writes the ping's `{}` without a newline
+        return {
+          required: "any",
+          run: Effect.succeed({ ...jsonResponse(200, {}), body: utf8.encode("{}") })
+        }
       }
       if (path === "/v2/_catalog") return catalogRoute(request)
       const match = routePattern.exec(path)
@@ -828,9 +845,9 @@ export const make = (
 
     const finish = (request: Request, raw: RawResponse): RawResponse => {
       const headers: Record<string, string> = { ...raw.headers }
-      if (headers["content-length"] === undefined) {
-        headers["content-length"] = String(raw.body?.length ?? 0)
-      }
+      // a 204 has no Content-Length (as distribution answers); every other answer has one
+      if (raw.status === 204) delete headers["content-length"]
+      else if (headers["content-length"] === undefined) headers["content-length"] = String(raw.body?.length ?? 0)
       return {
         status: raw.status,
         headers,

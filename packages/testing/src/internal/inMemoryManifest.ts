@@ -124,7 +124,8 @@ export const check = (options: {
     const text = decodeUtf8(bytes)
     if (text === undefined) return yield* invalid("manifest is not UTF-8")
     const parsed = parseJson(text)
-    if (!parsed.ok) return yield* invalid("invalid JSON")
+    // distribution's detail for a syntax error: `{"Offset":<n>}`
+    if (!parsed.ok) return yield* invalid({ Offset: parsed.offset })
     const json = parsed.value
     if (!isRecord(json)) return yield* invalid("manifest is not a JSON object")
     const bodyType = typeof json.mediaType === "string" ? json.mediaType : undefined

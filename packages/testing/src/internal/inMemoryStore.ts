@@ -171,11 +171,16 @@ export const decodeUtf8 = (bytes: Uint8Array): string | undefined => {
 }
 
 /** @internal */
-export const parseJson = (text: string): { readonly ok: true; readonly value: unknown } | { readonly ok: false } => {
+export const parseJson = (
+  text: string
+): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly offset: number } => {
   try {
     return { ok: true, value: JSON.parse(text) }
-  } catch {
-    return { ok: false }
+  } catch (error) {
+    // Go's json.SyntaxError.Offset counts the bytes read up to and including the bad one; V8 names
+    // the bad character's position (when it names one: an early end of input is at the end).
+    const match = /at position (\d+)/.exec(error instanceof Error ? error.message : "")
+    return { ok: false, offset: match === null ? text.length : Math.min(Number(match[1]) + 1, text.length) }
   }
 }
 
