@@ -13,7 +13,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -95,6 +95,21 @@ export interface Options {
   readonly maxPages?: number | undefined
   /** Bytes of an error body read at most. Default 64 KiB. */
   readonly errorBodyLimit?: number | undefined
+  /**
+   * Longest wait for the registry: until the answer's headers of a request that
+   * carries no body, and between two pieces of a blob being downloaded. A
+   * request that runs out fails with `TransportError` (reason `Timeout`), which
+   * the retry schedules treat as transient. Default 1 minute.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Longest wait for the answer to a request carrying a body (a blob chunk, a
+   * monolithic blob `PUT`, a manifest), counted from the start of the request,
+   * so it includes sending the body. Default 30 minutes.
+   */
+  readonly uploadTimeout?: Duration.DurationInput | undefined
+  /** Times a failed upload restarts in a new session (a dropped or refused session). Default 10. */
+  readonly maxUploadRestarts?: number | undefined
   /** Applied to the `HttpClient` before use (timeouts, tracing...). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -284,6 +299,22 @@ export interface Service {
  */
 export class RegistryClient extends Context.Tag("@effect-registry/core/RegistryClient")<RegistryClient, Service>() {}
 
+/**
+ * Default of {@link Options.timeout}: 1 minute.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DefaultTimeout: Duration.Duration = Duration.minutes(1)
+
+/**
+ * Default of {@link Options.uploadTimeout}: 30 minutes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DefaultUploadTimeout: Duration.Duration = Duration.minutes(30)
+
 const validateUrl = (url: string): Effect.Effect<string, RegistryError.TransportError> => {
   const invalid = (detail: string) => new RegistryError.TransportError({ reason: "InvalidUrl", detail })
   const parsed = Either.try(() => new URL(url))
@@ -323,7 +354,13 @@ const TagList = Schema.Struct({ tags: Schema.NullishOr(Schema.Array(Schema.Strin
 export const make = Effect.fnUntraced(function*(options: Options) {
   const baseUrl = yield* validateUrl(options.url)
   const http0 = yield* HttpClient.HttpClient
-  const http = options.transformClient !== undefined ? options.transformClient(http0) : http0
+  const timeout = Duration.decode(options.timeout ?? DefaultTimeout)
+  const uploadTimeout = Duration.decode(options.uploadTimeout ?? DefaultUploadTimeout)
+  const http = Request.withTimeouts(
+    options.transformClient !== undefined ? options.transformClient(http0) : http0,
+    timeout,
+    uploadTimeout
+  )
   const auth = yield* AuthService.AuthService
   const hash = yield* Hash.Hash
   const maxRetryAfter = options.maxRetryAfter ?? RetryPolicy.DefaultMaxRetryAfter
@@ -339,7 +376,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     maxManifestSize: options.maxManifestSize ?? Manifest.DefaultMaxSize,
     maxRedirects: options.maxRedirects ?? 5,
     maxResumes: options.maxResumes ?? 3,
-    maxPages: options.maxPages ?? Pagination.DefaultMaxPages
+    maxPages: options.maxPages ?? Pagination.DefaultMaxPages,
+    readIdleTimeout: timeout,
+    maxUploadRestarts: options.maxUploadRestarts ?? 10
   }
   const scopes = AuthService.scopes
 

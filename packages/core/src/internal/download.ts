@@ -140,7 +140,10 @@ export const download = (
     }).pipe(Effect.retry(env.retry))
 
   const body = (response: HttpClientResponse.HttpClientResponse, skip: number, limit: number | undefined) => {
-    let s = response.stream.pipe(Stream.mapError((e) => Request.fromHttpClientError(e, ctx)))
+    let s = response.stream.pipe(
+      Stream.mapError((e) => Request.fromHttpClientError(e, ctx)),
+      Request.idleTimeout(env.readIdleTimeout, Request.describeRequest("GET", url), ctx)
+    )
     if (skip > 0) s = s.pipe(dropBytes(skip))
     if (limit !== undefined) s = s.pipe(takeBytes(limit))
     return s
@@ -167,7 +170,8 @@ export const download = (
           return bytes
         }),
         Stream.catchAll((error) =>
-          error._tag === "TransportError" && error.reason === "Transport" && resumes < env.maxResumes
+          error._tag === "TransportError" && (error.reason === "Transport" || error.reason === "Timeout") &&
+            resumes < env.maxResumes
             ? Stream.suspend(() => {
               resumes++
               return from(received)

@@ -7,10 +7,13 @@
  */
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientModule from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientErrorModule from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -121,11 +124,18 @@ export const fromHttpClientError = (
   ctx: ErrorContext
 ): RegistryError.TransportError => {
   const request = describeRequest(error.request.method, error.request.url)
+  const timedOut = isTimeout(error.cause)
   if (error._tag === "RequestError") {
     return new RegistryError.TransportError({
       ...contextFields(ctx),
       request,
-      reason: error.reason === "InvalidUrl" ? "InvalidUrl" : error.reason === "Encode" ? "Encode" : "Transport",
+      reason: timedOut
+        ? "Timeout"
+        : error.reason === "InvalidUrl"
+        ? "InvalidUrl"
+        : error.reason === "Encode"
+        ? "Encode"
+        : "Transport",
       cause: error
     })
   }
@@ -133,11 +143,103 @@ export const fromHttpClientError = (
     ...contextFields(ctx),
     request,
     status: error.response.status,
-    reason: "Transport",
-    detail: "the response body could not be read",
+    reason: timedOut ? "Timeout" : "Transport",
+    detail: timedOut ? "the response body stalled" : "the response body could not be read",
     cause: error
   })
 }
+
+const timeoutCodes = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT"
+])
+
+/**
+ * The marker put as `cause` of the `RequestError` the client's own timeouts raise.
+ *
+ * @since 0.1.0
+ */
+export class RequestTimeout {
+  readonly _tag = "RequestTimeout"
+  readonly code = "ETIMEDOUT"
+  constructor(readonly millis: number) {}
+}
+
+/**
+ * Whether a cause chain holds a timeout: the client's own, an undici or Node timeout
+ * code, a DOM `TimeoutError`, an Effect `TimeoutException`.
+ *
+ * @since 0.1.0
+ */
+export const isTimeout = (cause: unknown): boolean => {
+  let current: unknown = cause
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    if (current instanceof RequestTimeout) return true
+    const code = "code" in current ? current.code : undefined
+    if (typeof code === "string" && timeoutCodes.has(code)) return true
+    const name = "name" in current ? current.name : undefined
+    if (name === "TimeoutError") return true
+    const tag = "_tag" in current ? current._tag : undefined
+    if (tag === "TimeoutException") return true
+    current = "cause" in current ? current.cause : undefined
+  }
+  return false
+}
+
+/**
+ * Wraps a client so that every request fails with a `RequestError` caused by a
+ * {@link RequestTimeout} when its answer's headers do not arrive in time:
+ * `timeout` for requests without a body, `uploadTimeout` for requests carrying one.
+ * Interrupting the request aborts it.
+ *
+ * @since 0.1.0
+ */
+export const withTimeouts = (
+  http: HttpClient.HttpClient,
+  timeout: Duration.Duration,
+  uploadTimeout: Duration.Duration
+): HttpClient.HttpClient =>
+  HttpClientModule.transform(http, (effect, request) => {
+    const carriesBody = request.body._tag === "Stream" ||
+      (request.body._tag === "Uint8Array" && request.body.body.length > 0)
+    const limit = carriesBody ? uploadTimeout : timeout
+    if (!Duration.isFinite(limit)) return effect
+    return Effect.timeoutFail(effect, {
+      duration: limit,
+      onTimeout: () =>
+        new HttpClientErrorModule.RequestError({
+          request,
+          reason: "Transport",
+          cause: new RequestTimeout(Duration.toMillis(limit)),
+          description: `no answer within ${Duration.format(limit)}`
+        })
+    })
+  })
+
+/**
+ * Fails a body stream with a timeout `TransportError` when no piece arrives within `idle`.
+ *
+ * @since 0.1.0
+ */
+export const idleTimeout =
+  (idle: Duration.Duration, request: string, ctx: ErrorContext) =>
+  <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E | RegistryError.TransportError, R> =>
+    Duration.isFinite(idle)
+      ? Stream.timeoutFail(
+        self,
+        () =>
+          new RegistryError.TransportError({
+            ...contextFields(ctx),
+            request,
+            reason: "Timeout",
+            detail: `the body stalled for ${Duration.format(idle)}`
+          }),
+        idle
+      )
+      : self
 
 const redactAuthorization = (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> =>
   names.includes("authorization") ? names : [...names, "authorization"]
@@ -472,4 +574,8 @@ export interface OpsEnv extends Env {
   readonly maxResumes: number
   readonly maxPages: number
   readonly uploadRetry: Schedule.Schedule<unknown, RegistryError.RegistryError>
+  /** Longest pause between two pieces of a blob being read. */
+  readonly readIdleTimeout: Duration.Duration
+  /** Times an upload restarts in a new session at most. */
+  readonly maxUploadRestarts: number
 }

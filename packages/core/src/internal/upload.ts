@@ -101,7 +101,16 @@ export const cancelQuietly = (
   location: string,
   scopes: ReadonlyArray<string>,
   ctx: Request.ErrorContext
-): Effect.Effect<void> => Effect.ignore(Request.send(env, HttpClientRequest.del(location), scopes, ctx))
+): Effect.Effect<void> =>
+  Effect.ignore(Request.call(env, {
+    request: HttpClientRequest.del(location),
+    scopes,
+    context: ctx,
+    ok: [200, 202, 204],
+    // a DELETE is idempotent: a lost or refused answer is asked again, so no session the client can
+    // still address is left open
+    retry: true
+  }))
 
 /** @since 0.1.0 */
 export interface Session {
@@ -338,7 +347,10 @@ export const upload = <E, R>(
           if (Either.isRight(result)) {
             state.location = yield* nextLocation(result.right)
             const held = Range.uploadedBytes(result.right.headers["range"], start + chunk.length)
-            if (Option.isNone(held) || held.value >= start + chunk.length) return
+            if (Option.isNone(held) || held.value >= start + chunk.length) {
+              // progress: the next step gets the whole retry budget again
+              return yield* driver.reset
+            }
             if (held.value < start) {
               return yield* lost(
                 new RegistryError.BlobUploadInvalid({ ...ctx, detail: "the registry lost bytes of earlier chunks" })
@@ -352,7 +364,7 @@ export const upload = <E, R>(
           yield* backoff(error)
           const at = yield* status(start + sent)
           if (Option.isNone(at) || at.value < start) return yield* lost(error)
-          if (at.value >= start + chunk.length) return
+          if (at.value >= start + chunk.length) return yield* driver.reset
           sent = at.value - start
         }
       })
@@ -427,6 +439,7 @@ export const upload = <E, R>(
       })
 
     let pending = session
+    let restarts = 0
     while (true) {
       sourceFailure = Option.none()
       let current: Session
@@ -456,6 +469,8 @@ export const upload = <E, R>(
             cause: failure.cause
           })
         }
+        if (restarts >= env.maxUploadRestarts) return yield* Effect.fail(failure.cause)
+        restarts++
         yield* backoff(failure.cause)
         continue
       }
