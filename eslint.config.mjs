@@ -6,7 +6,15 @@ const runEffect = ["runPromise", "runSync", "runFork", "runPromiseExit", "runSyn
 
 export default tseslint.config(
   {
-    ignores: ["**/dist/**", "**/build/**", "**/node_modules/**", "**/.tsbuildinfo/**", "docs/**", "bench/.data/**", "**/.docs-check/**"]
+    ignores: [
+      "**/dist/**",
+      "**/build/**",
+      "**/node_modules/**",
+      "**/.tsbuildinfo/**",
+      "docs/**",
+      "bench/.data/**",
+      "**/.docs-check/**"
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.strict,
