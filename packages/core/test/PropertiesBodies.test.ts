@@ -15,7 +15,8 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 
-const Runs = { fastCheck: { numRuns: 10_000 } }
+// 10 000 cases each (issue 11); each case runs a whole operation, so the time bound is generous.
+const Runs = { timeout: 300_000, fastCheck: { numRuns: 10_000 } }
 
 const assertTyped = <A, E>(exit: Exit.Exit<A, E>) => {
   if (Exit.isSuccess(exit)) return
@@ -190,7 +191,7 @@ describe("error bodies through the client", () => {
       assertTyped(yield* Effect.exit(c.tags("app")))
       assertTyped(yield* Effect.exit(c.hasBlob("app", "sha256:" + "1".repeat(64))))
       assertTyped(yield* Effect.exit(c.blobMetadata("app", "sha256:" + "1".repeat(64))))
-    }), { fastCheck: { numRuns: 3_000 } })
+    }), { timeout: 300_000, fastCheck: { numRuns: 3_000 } })
 })
 
 // --- manifests -----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as LinkHeader from "../src/internal/linkHeader.js"
 import * as Range from "../src/internal/range.js"
 
-const Runs = { fastCheck: { numRuns: 10_000 } }
+const Runs = { timeout: 180_000, fastCheck: { numRuns: 10_000 } }
 
 // A failure must be a RegistryError, never a defect or an interruption.
 const assertTyped = <A, E>(exit: Exit.Exit<A, E>) => {
