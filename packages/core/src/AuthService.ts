@@ -84,6 +84,9 @@ export interface Service {
    * token, widen scopes on `insufficient_scope`, fetch a token if Bearer.
    * Fails with `Unauthorized` when nothing better can be done (no
    * credentials, credentials or token already refused, unsupported scheme).
+   * An anonymous client whose token lacks a scope the registry asks for
+   * (`insufficient_scope`) fails with `MissingCredentials`, the challenge
+   * attached and the message saying that a wider scope was asked for.
    * After success the caller retries once with `authorize`.
    */
   readonly challenge: (
@@ -115,7 +118,12 @@ export interface Options {
    * Fetch tokens with Basic credentials through the OAuth2 password grant
    * (`POST realm` with `grant_type=password`), falling back to GET when the
    * token server answers 404 or 405. Default `false` (GET with Basic auth).
-   * Identity tokens always use the OAuth2 refresh-token grant.
+   *
+   * Identity tokens always use the OAuth2 refresh-token grant, with no
+   * fallback: a token server that refuses the POST (404/405) fails with
+   * `Unauthorized` (`UnsupportedChallenge`, "does not support OAuth2 refresh
+   * tokens"), because the GET flow has no standard way to carry a refresh
+   * token and Docker's client sends it only by POST.
    */
   readonly oauth2?: boolean | undefined
   /** The OAuth2 `client_id`. Default `"effect-registry"`. */
@@ -244,7 +252,9 @@ const updateMap = <K, V>(ref: Ref.Ref<ReadonlyMap<K, V>>, key: K, value: V | und
 
 /**
  * Build the service. Token fetches run in the given scope, shared by all
- * callers waiting for the same token.
+ * callers waiting for the same token. A service used after that scope closed
+ * still works: each caller then fetches its token in its own fiber (a fetch
+ * the closing scope interrupted is run again by those waiting for it).
  *
  * @since 0.1.0
  * @category constructors
@@ -447,8 +457,13 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
         error === "insufficient_scope" && cached !== undefined && Redacted.value(cached.token) === sentToken
       ) {
         // We already asked for every scope the registry names: the token server granted less.
+        // Anonymous: still MissingCredentials (logging in is the fix), saying why.
         return yield* credentials._tag === "Anonymous"
-          ? fail("MissingCredentials", "the anonymous token does not grant the required access")
+          ? fail(
+            "MissingCredentials",
+            "no credentials are configured, and the registry asked for a wider scope (insufficient_scope) " +
+              "than the token server grants anonymously; log in to get it"
+          )
           : fail("InsufficientScope")
       }
       if (error !== "insufficient_scope") yield* cache.invalidate(sentToken)

@@ -6,11 +6,15 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 
@@ -371,6 +375,30 @@ describe("AuthService: Bearer", () => {
         assertNoSecret(error, [PASSWORD, `${TOKEN_PREFIX}-1`])
       })))
 
+  it.effect("anonymous insufficient_scope: MissingCredentials whose message says both why and what", () =>
+    withAuth(tokens(), {}, (auth, calls) =>
+      Effect.gen(function*() {
+        const push = AuthService.scopes.push("alice/app")
+        const path = "/v2/alice/app/blobs/uploads/"
+        const insufficient = bearerChallenge(`,scope="${push}",error="insufficient_scope"`)
+        yield* auth.challenge(unauthorized(get(path), bearerChallenge()), [pull])
+        const sent = yield* auth.authorize(get(path), [pull])
+        // First time: the scope is widened and a token asked for it (granted anonymously, with less).
+        yield* auth.challenge(unauthorized(sent, insufficient), [pull])
+        assert.strictEqual(calls.length, 2)
+        assert.deepStrictEqual(calls[1].url.searchParams.getAll("scope"), [push])
+        const retried = yield* auth.authorize(get(path), [pull])
+        assert.strictEqual(bearerOf(retried), `Bearer ${TOKEN_PREFIX}-2`)
+        const error = yield* Effect.flip(auth.challenge(unauthorized(retried, insufficient), [pull]))
+        assert.strictEqual(error._tag === "Unauthorized" && error.reason, "MissingCredentials")
+        assert.include(error._tag === "Unauthorized" ? error.challenge : "", "insufficient_scope")
+        assert.include(error.message, "requires credentials and none are configured")
+        assert.include(error.message, "asked for a wider scope (insufficient_scope)")
+        assert.include(error.message, push)
+        assert.strictEqual(calls.length, 2)
+        assertNoSecret(error, [TOKEN_PREFIX])
+      })))
+
   it.effect("a static registry token is sent as is, to the challenging origin only", () =>
     withAuth(tokens(), { credentials: Credentials.bearer("static-T0ken") }, (auth, calls) =>
       Effect.gen(function*() {
@@ -453,17 +481,37 @@ describe("AuthService: OAuth2", () => {
     ))
 
   for (const status of [404, 405]) {
-    it.effect(`falls back to GET when the token server refuses POST with ${status}`, () =>
+    it.effect(`an identity token against a token server refusing POST (${status}) fails, with no GET fallback`, () =>
       withAuth(
         (call, n) => call.method === "POST" ? new Response("refused", { status }) : tokens()(call, n),
         { credentials: Credentials.identityToken("refresh-S3cret", "alice") },
         (auth, calls) =>
           Effect.gen(function*() {
+            const error = yield* Effect.flip(auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull]))
+            assert.deepStrictEqual(calls.map((c) => c.method), ["POST"])
+            assert.strictEqual(error._tag === "Unauthorized" && error.reason, "UnsupportedChallenge")
+            assert.strictEqual(error.status, status)
+            assert.strictEqual(error.request, `POST ${REALM}`)
+            assert.include(error.message, "does not support OAuth2 refresh tokens")
+            assertNoSecret(error, ["refresh-S3cret"])
+            // authorize (the challenge is known now) fails the same way, never trying GET.
+            const again = yield* Effect.flip(auth.authorize(get("/v2/"), [pull]))
+            assert.strictEqual(again._tag === "Unauthorized" && again.reason, "UnsupportedChallenge")
+            assert.deepStrictEqual(calls.map((c) => c.method), ["POST", "POST"])
+          })
+      ))
+
+    it.effect(`oauth2 with a password falls back to GET with Basic when the token server refuses POST (${status})`, () =>
+      withAuth(
+        (call, n) => call.method === "POST" ? new Response("refused", { status }) : tokens()(call, n),
+        { credentials: alice, oauth2: true },
+        (auth, calls) =>
+          Effect.gen(function*() {
             yield* auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull])
             assert.deepStrictEqual(calls.map((c) => c.method), ["POST", "GET"])
             assert.deepStrictEqual(calls[1].url.searchParams.getAll("scope"), [pull])
-            assert.strictEqual(calls[1].authorization, `Basic ${btoa("alice:refresh-S3cret")}`)
-            assert.notInclude(calls[1].url.href, "refresh-S3cret")
+            assert.strictEqual(calls[1].authorization, aliceBasic)
+            assert.notInclude(calls[1].url.href, PASSWORD)
             assert.strictEqual(bearerOf(yield* auth.authorize(get("/v2/"), [pull])), `Bearer ${TOKEN_PREFIX}-2`)
           })
       ))
@@ -530,6 +578,98 @@ describe("AuthService: token server failures", () => {
           assertNoSecret(error, [PASSWORD, TOKEN_PREFIX, btoa(`alice:${PASSWORD}`)])
         })))
   }
+
+  const LIMIT = 1024 * 1024
+  const CHUNK = 64 * 1024
+
+  /** A body of `total` bytes made only as it is pulled: `{"token":"…","pad":"aaaa…`. */
+  const lazyBody = (total: number, close = true) => {
+    const state = { pulled: 0, cancelled: false }
+    const head = new TextEncoder().encode(`{"token":"${TOKEN_PREFIX}-1","expires_in":300,"pad":"`)
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (state.pulled >= total) {
+          if (close) {
+            controller.enqueue(new TextEncoder().encode(`"}`))
+            controller.close()
+            return
+          }
+          return new Promise<void>(() => {}) // a server that stops sending
+        }
+        const chunk = new Uint8Array(Math.min(CHUNK, total - state.pulled)).fill(0x61)
+        if (state.pulled === 0) chunk.set(head)
+        state.pulled += chunk.length
+        controller.enqueue(chunk)
+      },
+      cancel() {
+        state.cancelled = true
+      }
+    })
+    return { state, stream }
+  }
+
+  it.effect("a 50 MiB token answer (no Content-Length) is abandoned after about 1 MiB: TooLarge", () => {
+    const body = lazyBody(50 * 1024 * 1024)
+    return withAuth(
+      () => new Response(body.stream, { status: 200 }),
+      { credentials: alice },
+      (auth) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull]))
+          assert.strictEqual(error._tag === "UnexpectedResponse" && error.reason, "TooLarge")
+          assert.strictEqual(error.request, `GET ${REALM}`)
+          assert.isAtLeast(body.state.pulled, LIMIT)
+          // The limit plus the chunk that crossed it and the one the stream's queue holds: no more.
+          assert.isAtMost(body.state.pulled, LIMIT + 2 * CHUNK)
+          assert.isTrue(body.state.cancelled, "the body stream was cancelled")
+          assertNoSecret(error, [TOKEN_PREFIX, PASSWORD])
+        })
+    )
+  })
+
+  it.effect("a token answer just under the limit, streamed without Content-Length, is read", () => {
+    const body = lazyBody(LIMIT - 1024)
+    return withAuth(
+      () => new Response(body.stream, { status: 200 }),
+      { credentials: alice },
+      (auth) =>
+        Effect.gen(function*() {
+          yield* auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull])
+          assert.strictEqual(bearerOf(yield* auth.authorize(get("/v2/"), [pull])), `Bearer ${TOKEN_PREFIX}-1`)
+        })
+    )
+  })
+
+  it.effect("a Content-Length over the limit is refused before reading", () => {
+    const body = lazyBody(50 * 1024 * 1024)
+    return withAuth(
+      () => new Response(body.stream, { status: 200, headers: { "content-length": String(50 * 1024 * 1024) } }),
+      { credentials: alice },
+      (auth) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull]))
+          assert.strictEqual(error._tag === "UnexpectedResponse" && error.reason, "TooLarge")
+          assert.isAtMost(body.state.pulled, CHUNK)
+        })
+    )
+  })
+
+  it.effect("a token answer whose body stalls times out (TestClock): the timeout covers the body", () => {
+    const body = lazyBody(CHUNK, false)
+    return withAuth(
+      () => new Response(body.stream, { status: 200 }),
+      { credentials: alice, tokenTimeout: "10 seconds" },
+      (auth) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull]))
+          yield* TestClock.adjust("9 seconds")
+          assert.isTrue(Option.isNone(yield* fiber.poll))
+          yield* TestClock.adjust("2 seconds")
+          const error = yield* Effect.flip(fiber)
+          assert.strictEqual(error._tag === "TransportError" && error.reason, "Timeout")
+        })
+    )
+  })
 
   it.effect("a failure is not cached: the next call asks again", () =>
     withAuth(
@@ -752,5 +892,50 @@ describe("AuthService: redaction", () => {
       "repository:localhost:5000/x:pull",
       "weird"
     ])
+  })
+})
+
+describe("AuthService: used after its layer's scope closed", () => {
+  it.live("a token fetch after the scope closed finishes instead of hanging", () => {
+    const { calls, http } = network(tokens())
+    return Effect.gen(function*() {
+      // The service escapes `Effect.provide`: its scope is closed when it is used.
+      const auth = yield* AuthService.AuthService.pipe(
+        Effect.provide(AuthService.layer({ credentials: alice }).pipe(Layer.provide(http)))
+      )
+      const outcome = yield* auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [pull]).pipe(
+        Effect.either,
+        Effect.timeout("2 seconds"),
+        Effect.option
+      )
+      assert.isTrue(Option.isSome(outcome), "challenge returned")
+      assert.isTrue(Option.isSome(outcome) && Either.isRight(outcome.value))
+      const request = yield* auth.authorize(get("/v2/"), [pull]).pipe(Effect.timeout("2 seconds"))
+      assert.strictEqual(bearerOf(request), `Bearer ${TOKEN_PREFIX}-1`)
+      assert.strictEqual(calls.length, 1)
+    })
+  })
+
+  it.live("a fetch in flight when the scope closes: the waiting caller still returns", () => {
+    const { calls, http } = network((_call, n) =>
+      Effect.as(Effect.sleep("100 millis"), json({ token: `${TOKEN_PREFIX}-${n}`, expires_in: 300 }))
+    )
+    return Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        AuthService.layer({ credentials: alice }).pipe(Layer.provide(http)),
+        scope
+      )
+      const auth = Context.get(context, AuthService.AuthService)
+      yield* auth.challenge(unauthorized(get("/v2/"), bearerChallenge()), [])
+      const waiting = yield* Effect.fork(auth.authorize(get("/v2/alice/app/tags/list"), [pull]))
+      yield* Effect.sleep("20 millis")
+      assert.strictEqual(calls.length, 2)
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* waiting.await.pipe(Effect.timeout("2 seconds"))
+      assert.isTrue(Exit.isSuccess(exit))
+      // The interrupted fetch (2) is replaced by one in the caller's fiber (3).
+      assert.strictEqual(Exit.isSuccess(exit) && bearerOf(exit.value), `Bearer ${TOKEN_PREFIX}-3`)
+    })
   })
 })

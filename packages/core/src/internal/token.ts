@@ -8,14 +8,18 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type * as Credentials from "../Credentials.js"
 import * as RegistryError from "../RegistryError.js"
@@ -63,7 +67,14 @@ const TokenBody = Schema.Struct({
 })
 const decodeTokenBody = Schema.decodeUnknownEither(Schema.parseJson(TokenBody))
 
-const MaxBody = 1024 * 1024
+/**
+ * The largest token answer read (1 MiB): a token server's body is read as a
+ * stream and abandoned once it passes this, never buffered beyond it (plus
+ * the one chunk that crossed it).
+ *
+ * @internal
+ */
+export const MaxBody = 1024 * 1024
 // A token goes into a header: visible ASCII only.
 const TokenChars = /^[\x21-\x7e]+$/
 
@@ -110,10 +121,57 @@ const fromHttpClientError = (
       detail: "the token server's answer could not be read"
     })
 
+const tooLarge = (request: string, status: number) =>
+  new RegistryError.UnexpectedResponse({
+    reason: "TooLarge",
+    request,
+    status,
+    detail: `the token server's answer is larger than ${MaxBody} bytes`
+  })
+
+/**
+ * Read a response body, failing with `UnexpectedResponse` (`TooLarge`) as
+ * soon as more than `limit` bytes arrived: the stream is then abandoned
+ * (its reader cancelled), so at most `limit` bytes plus one chunk are ever
+ * pulled and held. An absent body reads as empty.
+ *
+ * @internal
+ */
+export const readBounded = (
+  response: HttpClientResponse.HttpClientResponse,
+  request: string,
+  limit: number = MaxBody
+): Effect.Effect<Uint8Array, RegistryError.TransportError | RegistryError.UnexpectedResponse> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.catchAll((e) =>
+        e._tag === "ResponseError" && e.reason === "EmptyBody"
+          ? Stream.empty
+          : Stream.fail(fromHttpClientError(e, request))
+      ),
+      Stream.runForEach((chunk) => {
+        total += chunk.length
+        if (total > limit) return Effect.fail(tooLarge(request, response.status))
+        chunks.push(chunk)
+        return Effect.void
+      }),
+      Effect.map(() => {
+        const bytes = new Uint8Array(total)
+        let offset = 0
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset)
+          offset += chunk.length
+        }
+        return bytes
+      })
+    )
+  })
+
 const parseBody = (text: string, request: string, status: number, now: number): Either.Either<Token, TokenError> => {
   const fail = (detail: string) =>
     Either.left(new RegistryError.UnexpectedResponse({ reason: "Body", request, status, detail }))
-  if (text.length > MaxBody) return fail("the token server's answer is too large")
   const decoded = decodeTokenBody(text)
   // The decode error is dropped on purpose: it would quote the body, which holds the token.
   if (Either.isLeft(decoded)) return fail("the token server's answer is not a JSON object")
@@ -150,13 +208,36 @@ const rejected = (
       : "the token server refused the credentials"
   })
 
+const noRefreshGrant = (request: string, status: number, scopes: ReadonlyArray<string>) =>
+  new RegistryError.Unauthorized({
+    reason: "UnsupportedChallenge",
+    request,
+    status,
+    scopes,
+    detail: "the token server does not support OAuth2 refresh tokens (it refused the POST), so an identity " +
+      "token cannot be used with it; configure a username and password for this registry instead"
+  })
+
 /**
- * Fetch a token. With a refresh token, or with Basic credentials when
- * `oauth2` is set, POST a form (`grant_type=refresh_token` /
- * `grant_type=password`) to the realm and fall back to GET when the server
- * answers 404 or 405; otherwise `GET realm?service=…&scope=…&scope=…` with
- * Basic credentials when there are any. Secrets go only into the
- * `Authorization` header or the POST body, never into the URL.
+ * Fetch a token.
+ *
+ * - With a refresh token (an identity token, or one the server returned
+ *   earlier), or with Basic credentials when `oauth2` is set: POST a form
+ *   (`grant_type=refresh_token` / `grant_type=password`) to the realm.
+ * - Otherwise: `GET realm?service=…&scope=…&scope=…`, with Basic credentials
+ *   when there are any.
+ *
+ * A token server that refuses the POST (404 or 405) does not speak OAuth2.
+ * With a username and password the fetch falls back to the GET flow. With an
+ * identity token it fails with `Unauthorized` (`UnsupportedChallenge`): the
+ * GET flow of the distribution token spec has no parameter for a refresh
+ * token, and Docker's own client (distribution's token handler) only ever
+ * sends one in the OAuth2 POST; stuffing it into Basic auth as a password
+ * would hand a long-lived secret to a server that does not know what it is.
+ *
+ * Each request, its answer included, is bounded by `timeout`; the answer's
+ * body is read as a stream and refused past {@link MaxBody}. Secrets go only
+ * into the `Authorization` header or the POST body, never into the URL.
  *
  * @internal
  */
@@ -166,8 +247,18 @@ export const fetchToken = (
 ): Effect.Effect<Token, TokenError> => {
   const { credentials, realm, scopes, service } = options
 
-  const execute = (request: HttpClientRequest.HttpClientRequest, description: string) =>
+  // Send, then handle the answer (reading its body included) within the timeout.
+  const send = <A>(
+    request: HttpClientRequest.HttpClientRequest,
+    description: string,
+    handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, TokenError>
+  ): Effect.Effect<A, TokenError> =>
     http.execute(request).pipe(
+      Effect.catchTags({
+        RequestError: (e) => Effect.fail(fromHttpClientError(e, description)),
+        ResponseError: (e) => Effect.fail(fromHttpClientError(e, description))
+      }),
+      Effect.flatMap(handle),
       Effect.timeoutFail({
         duration: options.timeout,
         onTimeout: () =>
@@ -176,10 +267,6 @@ export const fetchToken = (
             request: description,
             detail: "the token server did not answer in time"
           })
-      }),
-      Effect.catchTags({
-        RequestError: (e) => Effect.fail(fromHttpClientError(e, description)),
-        ResponseError: (e) => Effect.fail(fromHttpClientError(e, description))
       })
     )
 
@@ -202,19 +289,10 @@ export const fetchToken = (
         })
       }
       const length = Number(response.headers["content-length"] ?? "0")
-      if (length > MaxBody) {
-        return yield* new RegistryError.UnexpectedResponse({
-          reason: "TooLarge",
-          request: description,
-          status: response.status,
-          detail: "the token server's answer is too large"
-        })
-      }
-      const text = yield* response.text.pipe(
-        Effect.catchTag("ResponseError", (e) => Effect.fail(fromHttpClientError(e, description)))
-      )
+      if (length > MaxBody) return yield* tooLarge(description, response.status)
+      const bytes = yield* readBounded(response, description)
       const now = yield* Clock.currentTimeMillis
-      return yield* parseBody(text, description, response.status, now)
+      return yield* parseBody(new TextDecoder().decode(bytes), description, response.status, now)
     })
 
   const get = Effect.suspend(() => {
@@ -224,10 +302,8 @@ export const fetchToken = (
     for (const scope of scopes) request = HttpClientRequest.appendUrlParam(request, "scope", scope)
     if (credentials._tag === "Basic") {
       request = Auth.withAuthorization(request, Auth.basicHeader(credentials.username, credentials.password))
-    } else if (credentials._tag === "IdentityToken") {
-      request = Auth.withAuthorization(request, Auth.basicHeader(credentials.username ?? "<token>", credentials.token))
     }
-    return execute(request, description).pipe(Effect.flatMap((response) => read(response, description, false)))
+    return send(request, description, (response) => read(response, description, false))
   })
 
   const post = (form: ReadonlyArray<readonly [string, string]>) =>
@@ -241,9 +317,20 @@ export const fetchToken = (
         HttpClientRequest.acceptJson,
         HttpClientRequest.bodyUrlParams(params)
       )
-      return execute(request, description).pipe(
-        Effect.flatMap((response) =>
-          response.status === 404 || response.status === 405 ? get : read(response, description, true)
+      return send(
+        request,
+        description,
+        (response): Effect.Effect<Token | number, TokenError> =>
+          response.status === 404 || response.status === 405
+            ? Effect.succeed(response.status)
+            : read(response, description, true)
+      ).pipe(
+        Effect.flatMap((answer) =>
+          typeof answer !== "number"
+            ? Effect.succeed(answer)
+            : credentials._tag === "Basic"
+            ? get
+            : Effect.fail(noRefreshGrant(description, answer, scopes))
         )
       )
     })
@@ -263,7 +350,11 @@ export const fetchToken = (
 }
 
 type Entry =
-  | { readonly _tag: "Pending"; readonly deferred: Deferred.Deferred<Token, TokenError> }
+  | {
+    readonly _tag: "Pending"
+    readonly fiber: Fiber.Fiber<Token, TokenError>
+    readonly id: object
+  }
   | { readonly _tag: "Ready"; readonly token: Token }
 
 /** @internal */
@@ -277,23 +368,55 @@ export interface TokenCache {
 }
 
 /**
- * A token cache whose fetches run in `scope` (so a caller that is interrupted
- * does not fail the others waiting on the same fetch). Failures are not cached.
+ * A token cache whose fetches run in a fiber forked into `scope`, shared by
+ * every caller waiting for the same key; a caller that is interrupted stops
+ * waiting without failing the others. Failures are not cached.
+ *
+ * A service may outlive its scope (a client kept after `Effect.provide(layer)`
+ * returned). Then no fetch is forked any more: each caller fetches in its own
+ * fiber. A fetch that the closing scope interrupted (or that could not start)
+ * is run again by each caller that was waiting for it, so no caller ever waits
+ * on a fetch that will not finish.
  *
  * @internal
  */
 export const makeCache: Effect.Effect<TokenCache, never, Scope.Scope> = Effect.gen(function*() {
   const scope = yield* Effect.scope
   const ref = yield* SynchronizedRef.make(new Map<string, Entry>())
+  const open = yield* Ref.make(true)
+  yield* Effect.addFinalizer(() => Ref.set(open, false))
 
-  const settle = (key: string, deferred: Deferred.Deferred<Token, TokenError>, token: Token | undefined) =>
+  // Replace the pending entry `id` of `key` by its token, or drop it.
+  const settle = (key: string, id: object, token: Token | undefined) =>
     SynchronizedRef.update(ref, (map) => {
       const current = map.get(key)
-      if (current === undefined || current._tag !== "Pending" || current.deferred !== deferred) return map
+      if (current === undefined || current._tag !== "Pending" || current.id !== id) return map
       const next = new Map(map)
       if (token === undefined) next.delete(key)
       else next.set(key, { _tag: "Ready", token })
       return next
+    })
+
+  // Fetch in the caller's fiber; cache the token unless another fetch is pending for the key.
+  const fetchHere = (key: string, fetch: Effect.Effect<Token, TokenError>) =>
+    Effect.tap(fetch, (token) =>
+      SynchronizedRef.update(ref, (map) => {
+        if (map.get(key)?._tag === "Pending") return map
+        return new Map(map).set(key, { _tag: "Ready", token })
+      }))
+
+  // Wait for a shared fetch. Interrupted without a result (its scope closed): fetch here instead.
+  const join = (
+    key: string,
+    entry: Extract<Entry, { _tag: "Pending" }>,
+    fetch: Effect.Effect<Token, TokenError>
+  ): Effect.Effect<Token, TokenError> =>
+    Effect.flatMap(Fiber.await(entry.fiber), (exit) => {
+      if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+      if (Cause.isInterruptedOnly(exit.cause)) {
+        return Effect.zipRight(settle(key, entry.id, undefined), fetchHere(key, fetch))
+      }
+      return Effect.failCause(exit.cause)
     })
 
   const get = (key: string, fetch: Effect.Effect<Token, TokenError>) =>
@@ -304,19 +427,23 @@ export const makeCache: Effect.Effect<TokenCache, never, Scope.Scope> = Effect.g
         if (entry?._tag === "Ready" && now < entry.token.refreshAt) {
           return [Effect.succeed(entry.token), map] as const
         }
-        if (entry?._tag === "Pending") return [Deferred.await(entry.deferred), map] as const
-        const deferred = yield* Deferred.make<Token, TokenError>()
+        if (entry?._tag === "Pending") return [join(key, entry, fetch), map] as const
         const next = new Map<string, Entry>()
         for (const [k, e] of map) {
           if (e._tag === "Pending" || now < e.token.expiresAt) next.set(k, e)
         }
-        next.set(key, { _tag: "Pending", deferred })
-        yield* fetch.pipe(
-          Effect.onExit((exit) => settle(key, deferred, exit._tag === "Success" ? exit.value : undefined)),
-          Effect.intoDeferred(deferred),
+        if (!(yield* Ref.get(open))) {
+          next.delete(key)
+          return [fetchHere(key, fetch), next] as const
+        }
+        const id = {}
+        const fiber = yield* fetch.pipe(
+          Effect.onExit((exit) => settle(key, id, exit._tag === "Success" ? exit.value : undefined)),
           Effect.forkIn(scope)
         )
-        return [Deferred.await(deferred), next] as const
+        const pending = { _tag: "Pending", fiber, id } as const
+        next.set(key, pending)
+        return [join(key, pending, fetch), next] as const
       })).pipe(Effect.flatten)
 
   const peek = (key: string) =>
