@@ -41,7 +41,9 @@ import * as RegistryError from "./RegistryError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
 /**
- * Every error an answer of the registry can be mapped to.
+ * Every error an answer of the registry can be mapped to, whatever the route.
+ * Each operation fails with a narrower union (see {@link TagsError},
+ * {@link GetManifestError}, ...); this wide one remains as their common supertype.
  *
  * @since 0.1.0
  * @category errors
@@ -49,18 +51,24 @@ import * as RetryPolicy from "./RetryPolicy.js"
 export type ResponseError = Request.ResponseFailure
 
 /**
+ * A wide union covering the manifest operations; prefer the per-operation unions.
+ *
  * @since 0.1.0
  * @category errors
  */
 export type ManifestError = ResponseError | RegistryError.DigestMismatch | RegistryError.ManifestInvalid
 
 /**
+ * A wide union covering the blob reads; prefer the per-operation unions.
+ *
  * @since 0.1.0
  * @category errors
  */
 export type BlobError = ResponseError | RegistryError.DigestMismatch | RegistryError.SizeMismatch
 
 /**
+ * A wide union covering the blob uploads; prefer the per-operation unions.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -69,6 +77,237 @@ export type UploadError =
   | RegistryError.DigestMismatch
   | RegistryError.SizeMismatch
   | RegistryError.UploadNotResumable
+
+/**
+ * What any request can fail with, whatever the route: refused credentials or
+ * access, rate limiting, a registry failing on its side (5xx), a broken
+ * connection, and an answer the protocol does not allow for the request (which
+ * includes an error code the registry is not expected to send on that route:
+ * the original error is its `cause`, the registry's `errors[]` are kept).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BaseError =
+  | RegistryError.Unauthorized
+  | RegistryError.Denied
+  | RegistryError.TooManyRequests
+  | RegistryError.RegistryUnavailable
+  | RegistryError.TransportError
+  | RegistryError.UnexpectedResponse
+
+/**
+ * Errors of `ping` (`GET /v2/`), and of building the client ({@link make}, {@link layer}).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type PingError = BaseError
+
+/**
+ * Errors of `repositories` / `repositoriesStream` (`GET /v2/_catalog`): a page size
+ * the registry refuses, or a registry that does not offer the catalog.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type CatalogError = BaseError | RegistryError.PaginationNumberInvalid | RegistryError.Unsupported
+
+/**
+ * Errors of `tags` / `tagsStream` (`GET /v2/<name>/tags/list`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TagsError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.PaginationNumberInvalid
+
+/**
+ * Errors of `getManifest`, `manifest` and `manifestV2`: a bad repository, tag or
+ * digest (checked before any request, or refused by the registry), an unknown
+ * repository or manifest, a manifest that does not decode or is too large, bytes
+ * that do not hash to the digest announced or asked for.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type GetManifestError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.TagInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.ManifestUnknown
+  | RegistryError.ManifestInvalid
+  | RegistryError.DigestMismatch
+
+/**
+ * Errors of `manifestDigest` (a HEAD, and a GET when the registry sends no digest
+ * header): the same as {@link GetManifestError}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ManifestDigestError = GetManifestError
+
+/**
+ * Errors of `putManifest`: a bad repository, tag or digest, a manifest the
+ * registry refuses (invalid, referencing unknown blobs, an unverified schema1
+ * signature), bytes that do not hash to the digest reference or to the digest the
+ * registry stored, a registry that refuses pushes (`Unsupported`). Includes the
+ * failures of keeping the referrers fallback index up to date.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type PutManifestError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.TagInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.ManifestInvalid
+  | RegistryError.ManifestBlobUnknown
+  | RegistryError.ManifestUnverified
+  | RegistryError.DigestMismatch
+  | RegistryError.Unsupported
+
+/**
+ * Errors of `deleteManifest`: an unknown manifest (or repository), and a registry
+ * with deletes disabled (`Unsupported`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DeleteManifestError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.ManifestUnknown
+  | RegistryError.Unsupported
+
+/**
+ * Errors of `downloadBlob`: an unknown blob, a range that cannot be satisfied,
+ * and bytes that do not match the digest or the announced size (whole reads).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DownloadBlobError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.BlobUnknown
+  | RegistryError.DigestMismatch
+  | RegistryError.SizeMismatch
+  | RegistryError.RangeInvalid
+
+/**
+ * Errors of `hasBlob`: never `BlobUnknown` (an absent blob is `false`), and no
+ * registry error code at all (a HEAD answer has no body), only bad input and the
+ * {@link BaseError}s.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type HasBlobError = BaseError | RegistryError.NameInvalid | RegistryError.DigestInvalid
+
+/**
+ * Errors of `blobMetadata` (a HEAD): {@link HasBlobError} and `BlobUnknown`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BlobMetadataError = HasBlobError | RegistryError.BlobUnknown
+
+/**
+ * Errors of `uploadBlob` (besides the source's own errors, which pass through
+ * unchanged): the upload session refused or lost, a chunk out of order, bytes that
+ * do not match the digest or size, a one-shot source that cannot be read again, a
+ * registry that refuses pushes.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type UploadBlobError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.BlobUploadUnknown
+  | RegistryError.BlobUploadInvalid
+  | RegistryError.RangeInvalid
+  | RegistryError.DigestMismatch
+  | RegistryError.SizeMismatch
+  | RegistryError.UploadNotResumable
+  | RegistryError.Unsupported
+
+/**
+ * Errors of `mountBlob` (besides the source's own errors): the same as
+ * {@link UploadBlobError}; a refused mount without a `source` is `Unauthorized` or `Denied`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type MountBlobError = UploadBlobError
+
+/**
+ * Errors of `deleteBlob`: an unknown blob (or repository), and a registry with
+ * deletes disabled (`Unsupported`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DeleteBlobError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.BlobUnknown
+  | RegistryError.Unsupported
+
+/**
+ * Errors of either delete (`deleteManifest`, `deleteBlob`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DeleteError = DeleteManifestError | DeleteBlobError
+
+/**
+ * Errors of `cancelUpload` and `uploadStatus` on an upload session: a session the
+ * registry does not know (cancelled, expired) or refuses (a stale `Location`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type UploadSessionError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.BlobUploadUnknown
+  | RegistryError.BlobUploadInvalid
+
+/**
+ * Errors of `referrers`: a bad repository or digest, an unknown repository, and,
+ * from the tag-schema fallback index, an index that does not decode or does not
+ * hash to its digest.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ReferrersError =
+  | BaseError
+  | RegistryError.NameInvalid
+  | RegistryError.DigestInvalid
+  | RegistryError.NameUnknown
+  | RegistryError.ManifestInvalid
+  | RegistryError.DigestMismatch
 
 /**
  * Options of {@link make} and {@link layer}.
@@ -219,78 +458,78 @@ export interface Service {
   /** The registry's base URL. */
   readonly url: string
   /** `GET /v2/` through auth. */
-  readonly ping: () => Effect.Effect<void, ResponseError>
+  readonly ping: () => Effect.Effect<void, PingError>
   /** Every repository of the catalog, all pages. */
-  readonly repositories: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, ResponseError>
+  readonly repositories: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, CatalogError>
   /** The catalog as a stream, page by page. */
-  readonly repositoriesStream: (options?: ListOptions) => Stream.Stream<string, ResponseError>
+  readonly repositoriesStream: (options?: ListOptions) => Stream.Stream<string, CatalogError>
   /** Every tag of a repository, all pages. */
-  readonly tags: (repository: string, options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, ResponseError>
+  readonly tags: (repository: string, options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, TagsError>
   /** The tags as a stream. */
-  readonly tagsStream: (repository: string, options?: ListOptions) => Stream.Stream<string, ResponseError>
+  readonly tagsStream: (repository: string, options?: ListOptions) => Stream.Stream<string, TagsError>
   /** The manifest asking for schema1 only (what distribution converts to a signed schema1). */
-  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, ManifestError>
+  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, GetManifestError>
   /** The manifest asking for Docker schema2 only. */
-  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, ManifestError>
+  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, GetManifestError>
   /** Any kind of manifest, with its exact bytes, media type and digest. */
   readonly getManifest: (
     repository: string,
     reference: string,
     options?: GetManifestOptions
-  ) => Effect.Effect<Manifest.Any, ManifestError>
+  ) => Effect.Effect<Manifest.Any, GetManifestError>
   /** The digest of a manifest (HEAD, GET when the registry sends no digest header). */
   readonly manifestDigest: (
     repository: string,
     reference: string,
     options?: GetManifestOptions
-  ) => Effect.Effect<Digest.Digest, ManifestError>
+  ) => Effect.Effect<Digest.Digest, ManifestDigestError>
   /** Push a manifest's exact bytes under a tag or digest; returns its digest. */
   readonly putManifest: (
     repository: string,
     reference: string,
     manifest: ManifestInput
-  ) => Effect.Effect<Digest.Digest, ManifestError>
+  ) => Effect.Effect<Digest.Digest, PutManifestError>
   /** Delete a manifest by digest. */
-  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, ResponseError>
+  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, DeleteManifestError>
   /** The bytes of a blob, verified when read whole. */
   readonly downloadBlob: (
     repository: string,
     digest: string,
     options?: DownloadOptions
-  ) => Stream.Stream<Uint8Array, BlobError>
+  ) => Stream.Stream<Uint8Array, DownloadBlobError>
   /** Whether the repository has the blob. */
   readonly hasBlob: (
     repository: string,
     digest: string
-  ) => Effect.Effect<boolean, Exclude<ResponseError, RegistryError.BlobUnknown>>
+  ) => Effect.Effect<boolean, HasBlobError>
   /** Digest, size and media type of a blob (HEAD). */
-  readonly blobMetadata: (repository: string, digest: string) => Effect.Effect<BlobMetadata, ResponseError>
+  readonly blobMetadata: (repository: string, digest: string) => Effect.Effect<BlobMetadata, BlobMetadataError>
   /** Upload a blob from a stream (one-shot) or a re-openable source. */
   readonly uploadBlob: <E = never, R = never>(
     repository: string,
     digest: string,
     source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
     options?: UploadOptions
-  ) => Effect.Effect<UploadResult, UploadError | E, R>
+  ) => Effect.Effect<UploadResult, UploadBlobError | E, R>
   /** Mount a blob from another repository; upload from `source` when the registry does not mount. */
   readonly mountBlob: <E = never, R = never>(
     repository: string,
     digest: string,
     fromRepository: string,
     options?: MountOptions<E, R>
-  ) => Effect.Effect<UploadResult, UploadError | E, R>
+  ) => Effect.Effect<UploadResult, MountBlobError | E, R>
   /** Delete a blob from a repository. */
-  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, ResponseError>
+  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, DeleteBlobError>
   /** Cancel an upload session (`DELETE <location>`). */
-  readonly cancelUpload: (location: string) => Effect.Effect<void, ResponseError>
+  readonly cancelUpload: (location: string) => Effect.Effect<void, UploadSessionError>
   /** Where an upload session stands (`GET <location>`). */
-  readonly uploadStatus: (location: string) => Effect.Effect<UploadStatus, ResponseError>
+  readonly uploadStatus: (location: string) => Effect.Effect<UploadStatus, UploadSessionError>
   /** The manifests that refer to `digest` (referrers API, or the tag-schema fallback). */
   readonly referrers: (
     repository: string,
     digest: string,
     options?: { readonly artifactType?: string | undefined }
-  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, ManifestError>
+  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, ReferrersError>
 }
 
 /**
@@ -314,6 +553,156 @@ export const DefaultTimeout: Duration.Duration = Duration.minutes(1)
  * @category constants
  */
 export const DefaultUploadTimeout: Duration.Duration = Duration.minutes(30)
+
+// ---------------------------------------------------------------------------
+// Narrowing: every operation declares the errors it can fail with; an error the
+// internal mapping produced outside that set (an error code the registry is not
+// expected to send on that route, a status such as 405 or 416 where it means
+// nothing) becomes `UnexpectedResponse` (reason `Status`), keeping the status,
+// the registry's `errors[]` and the detail, with the original error as `cause`.
+
+/** Exactly the tags of `E`, each once: a missing or extra tag is a type error. */
+type TagSet<E extends RegistryError.RegistryError> = { readonly [K in E["_tag"]]: true }
+
+const toUnexpected = (e: RegistryError.RegistryError): RegistryError.UnexpectedResponse =>
+  new RegistryError.UnexpectedResponse({
+    ...(e.repository !== undefined ? { repository: e.repository } : {}),
+    ...(e.reference !== undefined ? { reference: e.reference } : {}),
+    ...(e.digest !== undefined ? { digest: e.digest } : {}),
+    ...(e.request !== undefined ? { request: e.request } : {}),
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.errors !== undefined ? { errors: e.errors } : {}),
+    reason: "Status",
+    detail: `${e._tag} is not an answer this operation expects` +
+      (e.detail !== undefined && e.detail.length > 0 ? ` (${e.detail})` : ""),
+    cause: e
+  })
+
+/**
+ * The mapping of any registry error onto the union `E`: its members pass
+ * unchanged, any other becomes `UnexpectedResponse`.
+ */
+const narrow = <E extends RegistryError.RegistryError>(tags: TagSet<E>) => {
+  const allowed: ReadonlySet<string> = new Set(Object.keys(tags))
+  const isAllowed = (e: RegistryError.RegistryError): e is E => allowed.has(e._tag)
+  return (e: RegistryError.RegistryError): E | RegistryError.UnexpectedResponse => isAllowed(e) ? e : toUnexpected(e)
+}
+
+const baseTags: TagSet<BaseError> = {
+  Unauthorized: true,
+  Denied: true,
+  TooManyRequests: true,
+  RegistryUnavailable: true,
+  TransportError: true,
+  UnexpectedResponse: true
+}
+const toPingError = narrow<PingError>(baseTags)
+const toCatalogError = narrow<CatalogError>({ ...baseTags, PaginationNumberInvalid: true, Unsupported: true })
+const toTagsError = narrow<TagsError>({
+  ...baseTags,
+  NameInvalid: true,
+  NameUnknown: true,
+  PaginationNumberInvalid: true
+})
+const toGetManifestError = narrow<GetManifestError>({
+  ...baseTags,
+  NameInvalid: true,
+  TagInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  ManifestUnknown: true,
+  ManifestInvalid: true,
+  DigestMismatch: true
+})
+const toPutManifestError = narrow<PutManifestError>({
+  ...baseTags,
+  NameInvalid: true,
+  TagInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  ManifestInvalid: true,
+  ManifestBlobUnknown: true,
+  ManifestUnverified: true,
+  DigestMismatch: true,
+  Unsupported: true
+})
+const toDeleteManifestError = narrow<DeleteManifestError>({
+  ...baseTags,
+  NameInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  ManifestUnknown: true,
+  Unsupported: true
+})
+const toDownloadBlobError = narrow<DownloadBlobError>({
+  ...baseTags,
+  NameInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  BlobUnknown: true,
+  DigestMismatch: true,
+  SizeMismatch: true,
+  RangeInvalid: true
+})
+const toHasBlobError = narrow<HasBlobError>({ ...baseTags, NameInvalid: true, DigestInvalid: true })
+const toBlobMetadataError = narrow<BlobMetadataError>({
+  ...baseTags,
+  NameInvalid: true,
+  DigestInvalid: true,
+  BlobUnknown: true
+})
+const toUploadBlobError = narrow<UploadBlobError>({
+  ...baseTags,
+  NameInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  BlobUploadUnknown: true,
+  BlobUploadInvalid: true,
+  RangeInvalid: true,
+  DigestMismatch: true,
+  SizeMismatch: true,
+  UploadNotResumable: true,
+  Unsupported: true
+})
+const toDeleteBlobError = narrow<DeleteBlobError>({
+  ...baseTags,
+  NameInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  BlobUnknown: true,
+  Unsupported: true
+})
+const toUploadSessionError = narrow<UploadSessionError>({
+  ...baseTags,
+  NameInvalid: true,
+  NameUnknown: true,
+  BlobUploadUnknown: true,
+  BlobUploadInvalid: true
+})
+const toReferrersError = narrow<ReferrersError>({
+  ...baseTags,
+  NameInvalid: true,
+  DigestInvalid: true,
+  NameUnknown: true,
+  ManifestInvalid: true,
+  DigestMismatch: true
+})
+
+/** A failure of the caller's blob source, kept apart so that narrowing never touches it. */
+class SourceFailure<E> {
+  readonly _tag = "SourceFailure"
+  constructor(readonly error: E) {}
+}
+
+const markSource = <E, R>(source: BlobSource.BlobSource<E, R>): BlobSource.BlobSource<SourceFailure<E>, R> =>
+  source._tag === "Reopenable"
+    ? { ...source, open: (offset) => Stream.mapError(source.open(offset), (e) => new SourceFailure(e)) }
+    : { ...source, stream: Stream.mapError(source.stream, (e) => new SourceFailure(e)) }
+
+/** The source's own failure unchanged; a registry error narrowed to the upload union. */
+const toUploadFailure = <E>(
+  e: RegistryError.RegistryError | SourceFailure<E>
+): UploadBlobError | E => e instanceof SourceFailure ? e.error : toUploadBlobError(e)
 
 const validateUrl = (url: string): Effect.Effect<string, RegistryError.TransportError> => {
   const invalid = (detail: string) => new RegistryError.TransportError({ reason: "InvalidUrl", detail })
@@ -401,7 +790,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       Effect.retry(env.retry)
     )
     void response
-  })
+  }, (effect) => Effect.mapError(effect, toPingError))
 
   const list = <A>(
     path: string,
@@ -440,21 +829,21 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     })
   }
 
-  const repositoriesStream = (options?: ListOptions): Stream.Stream<string, ResponseError> =>
+  const repositoriesStream = (options?: ListOptions): Stream.Stream<string, CatalogError> =>
     list(
       "/v2/_catalog",
       scopes.catalog,
       {},
       (u) => Option.map(Schema.decodeUnknownOption(Catalog)(u), (c) => c.repositories ?? []),
       options
-    ).pipe(Stream.withSpan("RegistryClient.repositoriesStream"))
+    ).pipe(Stream.mapError(toCatalogError), Stream.withSpan("RegistryClient.repositoriesStream"))
 
   const repositories = Effect.fn("RegistryClient.repositories")(function*(options?: ListOptions) {
     const all = yield* Stream.runCollect(repositoriesStream(options))
     return Chunk.toReadonlyArray(all)
   })
 
-  const tagsStream = (repository: string, options?: ListOptions): Stream.Stream<string, ResponseError> =>
+  const tagsStream = (repository: string, options?: ListOptions): Stream.Stream<string, TagsError> =>
     Stream.unwrap(Effect.map(Reference.repository(repository), (repo) =>
       list(
         `/v2/${repo}/tags/list`,
@@ -462,7 +851,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         { repository: repo },
         (u) => Option.map(Schema.decodeUnknownOption(TagList)(u), (t) => t.tags ?? []),
         options
-      ))).pipe(Stream.withSpan("RegistryClient.tagsStream", { attributes: { repository } }))
+      ))).pipe(
+        Stream.mapError(toTagsError),
+        Stream.withSpan("RegistryClient.tagsStream", { attributes: { repository } })
+      )
 
   const tags = Effect.fn("RegistryClient.tags")(function*(repository: string, options?: ListOptions) {
     yield* Effect.annotateCurrentSpan({ repository })
@@ -480,18 +872,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return yield* ManifestOps.getManifest(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
         scopes.pull(repo)
       ])
-    }
+    },
+    (effect) => Effect.mapError(effect, toGetManifestError)
   )
   const manifest = Effect.fn("RegistryClient.manifest")(function*(repository: string, reference: string) {
     yield* Effect.annotateCurrentSpan({ repository, reference })
     const { ref, repo } = yield* validRef(repository, reference)
     return yield* ManifestOps.getManifest(env, repo, ref, MediaType.AcceptSchema1, [scopes.pull(repo)])
-  })
+  }, (effect) => Effect.mapError(effect, toGetManifestError))
   const manifestV2 = Effect.fn("RegistryClient.manifestV2")(function*(repository: string, reference: string) {
     yield* Effect.annotateCurrentSpan({ repository, reference })
     const { ref, repo } = yield* validRef(repository, reference)
     return yield* ManifestOps.getManifest(env, repo, ref, MediaType.AcceptSchema2, [scopes.pull(repo)])
-  })
+  }, (effect) => Effect.mapError(effect, toGetManifestError))
   const manifestDigest = Effect.fn("RegistryClient.manifestDigest")(
     function*(repository: string, reference: string, options?: GetManifestOptions) {
       yield* Effect.annotateCurrentSpan({ repository, reference })
@@ -501,7 +894,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       ])
       yield* Effect.annotateCurrentSpan({ digest })
       return digest
-    }
+    },
+    (effect) => Effect.mapError(effect, toGetManifestError)
   )
 
   const putManifest = Effect.fn("RegistryClient.putManifest")(
@@ -551,7 +945,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         yield* ReferrersOps.addToFallback(env, repo, subject.value.digest, entry, pushScopes)
       }
       return result.digest
-    }
+    },
+    (effect) => Effect.mapError(effect, toPutManifestError)
   )
 
   const deleteManifest = Effect.fn("RegistryClient.deleteManifest")(function*(repository: string, digest: string) {
@@ -566,7 +961,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       retry: true,
       notFound: (fields) => new RegistryError.ManifestUnknown(fields)
     })
-  })
+  }, (effect) => Effect.mapError(effect, toDeleteManifestError))
 
   const validBlob = (repository: string, digest: string) =>
     Effect.all({ repo: Reference.repository(repository), d: Digest.parse(digest) })
@@ -575,11 +970,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     repository: string,
     digest: string,
     options?: DownloadOptions
-  ): Stream.Stream<Uint8Array, BlobError> =>
+  ): Stream.Stream<Uint8Array, DownloadBlobError> =>
     Stream.unwrap(
       Effect.map(validBlob(repository, digest), ({ d, repo }) =>
         DownloadOps.download(env, repo, d, [scopes.pull(repo)], options))
     ).pipe(
+      Stream.mapError(toDownloadBlobError),
       Stream.withSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } })
     )
 
@@ -588,7 +984,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const { d, repo } = yield* validBlob(repository, digest)
     const found = yield* UploadOps.headBlob(env, repo, d, [scopes.pull(repo)])
     return Option.isSome(found)
-  })
+  }, (effect) => Effect.mapError(effect, toHasBlobError))
 
   const blobMetadata = Effect.fn("RegistryClient.blobMetadata")(function*(repository: string, digest: string) {
     yield* Effect.annotateCurrentSpan({ repository, digest })
@@ -622,7 +1018,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       size: size.value,
       mediaType: mediaType !== undefined ? MediaType.normalize(mediaType) : "application/octet-stream"
     }
-  })
+  }, (effect) => Effect.mapError(effect, toBlobMetadataError))
 
   const toSource = <E, R>(
     source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>
@@ -633,21 +1029,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     digest: string,
     source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
     options?: UploadOptions
-  ): Effect.Effect<UploadResult, UploadError | E, R> =>
+  ): Effect.Effect<UploadResult, UploadBlobError | E, R> =>
     Effect.gen(function*() {
       yield* Effect.annotateCurrentSpan({ repository, digest })
       const { d, repo } = yield* validBlob(repository, digest)
-      return yield* UploadOps.upload(env, repo, d, toSource(source), options, [scopes.push(repo)])
-    }).pipe(Effect.withSpan("RegistryClient.uploadBlob", { attributes: { repository, digest } }))
+      return yield* UploadOps.upload(env, repo, d, markSource(toSource(source)), options, [scopes.push(repo)])
+    }).pipe(
+      Effect.mapError(toUploadFailure<E>),
+      Effect.withSpan("RegistryClient.uploadBlob", { attributes: { repository, digest } })
+    )
 
   const mountBlob = <E = never, R = never>(
     repository: string,
     digest: string,
     fromRepository: string,
     options?: MountOptions<E, R>
-  ): Effect.Effect<UploadResult, UploadError | E, R> =>
+  ): Effect.Effect<UploadResult, MountBlobError | E, R> =>
     Effect.gen(function*() {
       const { d, repo } = yield* validBlob(repository, digest)
+      const source = options?.source !== undefined ? markSource(options.source) : undefined
       const from = yield* Reference.repository(fromRepository)
       const mountScopes = scopes.mount(repo, from)
       const ctx = { repository: repo, digest: d }
@@ -658,16 +1058,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (Either.isLeft(attempt)) {
         const e = attempt.left
         const refused = e._tag === "Unauthorized" || e._tag === "Denied"
-        if (!refused || options?.source === undefined) return yield* Effect.fail(e)
-        return yield* UploadOps.upload(env, repo, d, options.source, options, [scopes.push(repo)])
+        if (!refused || source === undefined) return yield* Effect.fail(e)
+        return yield* UploadOps.upload(env, repo, d, source, options, [scopes.push(repo)])
       }
       const session = attempt.right.session
-      if (options?.source === undefined) {
+      if (source === undefined) {
         if (session !== undefined) yield* UploadOps.cancelQuietly(env, session.location, mountScopes, ctx)
         return { digest: d, size: undefined, skipped: false, mounted: false }
       }
-      return yield* UploadOps.upload(env, repo, d, options.source, options, [scopes.push(repo)], session)
+      return yield* UploadOps.upload(env, repo, d, source, options, [scopes.push(repo)], session)
     }).pipe(
+      Effect.mapError(toUploadFailure<E>),
       Effect.withSpan("RegistryClient.mountBlob", { attributes: { repository, digest, fromRepository } })
     )
 
@@ -682,7 +1083,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       retry: true,
       notFound: (fields) => new RegistryError.BlobUnknown(fields)
     })
-  })
+  }, (effect) => Effect.mapError(effect, toDeleteBlobError))
 
   // An upload URL: resolved against the registry; the repository read from its path for the scopes.
   const uploadLocation = (location: string) =>
@@ -704,7 +1105,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       ok: [200, 202, 204],
       notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
     })
-  })
+  }, (effect) => Effect.mapError(effect, toUploadSessionError))
 
   const uploadStatus = Effect.fn("RegistryClient.uploadStatus")(function*(location: string) {
     const at = yield* uploadLocation(location)
@@ -730,14 +1131,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       })
     }
     return { location: next, offset: offset.value }
-  })
+  }, (effect) => Effect.mapError(effect, toUploadSessionError))
 
   const referrers = Effect.fn("RegistryClient.referrers")(
     function*(repository: string, digest: string, options?: { readonly artifactType?: string | undefined }) {
       yield* Effect.annotateCurrentSpan({ repository, digest })
       const { d, repo } = yield* validBlob(repository, digest)
       return yield* ReferrersOps.referrers(env, repo, d, options?.artifactType, [scopes.pull(repo)])
-    }
+    },
+    (effect) => Effect.mapError(effect, toReferrersError)
   )
 
   const client = RegistryClient.of({
@@ -783,5 +1185,5 @@ export const make = Effect.fnUntraced(function*(options: Options) {
  */
 export const layer = (
   options: Options
-): Layer.Layer<RegistryClient, ResponseError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
+): Layer.Layer<RegistryClient, PingError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
   Layer.effect(RegistryClient, make(options))

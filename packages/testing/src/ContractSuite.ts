@@ -390,8 +390,8 @@ export const suite = (target: Target): void => {
           assert.strictEqual(tagGone._tag, "ManifestUnknown")
           assert.isFalse(yield* c.hasBlob(repository, layer))
         } else {
-          for (const exit of [manifestExit, blobExit]) {
-            assert.strictEqual(failureOf(exit)?._tag, "Unsupported")
+          for (const failure of [failureOf(manifestExit), failureOf(blobExit)]) {
+            assert.strictEqual(failure?._tag, "Unsupported")
           }
           assert.isTrue(yield* c.hasBlob(repository, layer))
         }
