@@ -94,7 +94,8 @@ export const fromBytes = (bytes: Uint8Array): BlobSource =>
 /**
  * Regroups a byte stream into pieces of exactly `size` bytes (the last one may be
  * shorter). Unlike `Stream.rechunk`, which counts elements, this counts bytes.
- * Holds at most one piece in memory.
+ * Holds at most one piece in memory. Pieces that lie whole inside one input
+ * are views of it (no copy); the others are assembled in a fresh buffer.
  *
  * @example
  * ```ts
@@ -119,7 +120,8 @@ export const rechunkBytes =
         let offset = 0
         while (offset < bytes.length) {
           if (filled === 0 && bytes.length - offset >= pieceSize) {
-            out.push(bytes.slice(offset, offset + pieceSize))
+            // a whole piece inside the input: a view, not a copy
+            out.push(bytes.subarray(offset, offset + pieceSize))
             offset += pieceSize
             continue
           }
@@ -137,6 +139,6 @@ export const rechunkBytes =
       }
       return self.pipe(
         Stream.mapConcat(take),
-        Stream.concat(Stream.suspend(() => filled > 0 ? Stream.make(buffer.slice(0, filled)) : Stream.empty))
+        Stream.concat(Stream.suspend(() => filled > 0 ? Stream.make(buffer.subarray(0, filled)) : Stream.empty))
       )
     })

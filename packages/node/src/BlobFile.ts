@@ -11,6 +11,7 @@ import type * as BlobSource from "@effect-registry/core/BlobSource"
 import type * as Digest from "@effect-registry/core/Digest"
 import * as Hash from "@effect-registry/core/Hash"
 import type * as RegistryError from "@effect-registry/core/RegistryError"
+import * as RegistryErrors from "@effect-registry/core/RegistryError"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -149,6 +150,18 @@ export interface WriteOptions {
   readonly size?: number | undefined
   /** File mode of the result. Default `0o644`. */
   readonly mode?: number | undefined
+  /**
+   * Flush the file (and then its directory) to disk before and after the rename. Default `true`: the file
+   * survives a crash once this returns. `false` keeps the atomic rename (never a half-written `path`) but
+   * leaves the flush to the operating system: faster for bulk pulls that can be repeated after a crash.
+   */
+  readonly fsync?: boolean | undefined
+  /**
+   * The stream verifies its own digest and fails before its end on a mismatch, as
+   * `RegistryClient.downloadBlob` does: the bytes are not hashed a second time (the size, when given, is
+   * still checked). Default `false`.
+   */
+  readonly verified?: boolean | undefined
 }
 
 /**
@@ -164,8 +177,8 @@ export const isPartialName = (name: string): boolean => /^\..+\.[0-9a-f]+\.parti
 /**
  * Write a stream of blob bytes to `path` atomically. The bytes go to a
  * temporary file in the same directory; when the stream ends, the digest (and
- * size, if given) are checked, the file is flushed to disk (`fsync`) and renamed
- * onto `path`. On a digest or size mismatch, a failure of the stream, or
+ * size, if given) are checked, the file is flushed to disk (`fsync`, unless
+ * `fsync: false`) and renamed onto `path`. On a digest or size mismatch, a failure of the stream, or
  * interruption, the temporary file is removed and `path` is left as it was.
  *
  * @example
@@ -199,6 +212,7 @@ export const writeAtomic = <E, R>(
     const temp = Path.join(Path.dirname(target), `.${Path.basename(target)}.${random}.partial`)
     const outer = yield* Effect.scope
     const writeError = (cause: unknown) => new BlobFileError({ reason: "Write", path: temp, cause })
+    const sync = options.fsync !== false
     let size = 0
     yield* Effect.scoped(Effect.gen(function*() {
       const file = yield* fs.open(temp, { flag: "wx", mode: options.mode ?? 0o644 }).pipe(Effect.mapError(writeError))
@@ -207,19 +221,34 @@ export const writeAtomic = <E, R>(
         outer,
         (exit) => Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(temp, { force: true }))
       )
-      yield* stream.pipe(
-        Hash.verify({ digest: options.digest, size: options.size }),
-        Stream.runForEach((bytes) => {
-          size += bytes.length
-          return Effect.mapError(file.writeAll(bytes), writeError)
+      const expected = options.size
+      const tooLong = (actual: number, detail?: string) =>
+        new RegistryErrors.SizeMismatch({
+          digest: options.digest,
+          expected: expected ?? 0,
+          actual,
+          ...(detail !== undefined ? { detail } : {})
         })
-      )
-      yield* Effect.mapError(file.sync, writeError)
+      yield* (options.verified === true ? stream : Hash.verify(stream, { digest: options.digest, size: expected }))
+        .pipe(
+          Stream.runForEachChunk((chunk) =>
+            Effect.forEach(chunk, (bytes): Effect.Effect<void, BlobFileError | RegistryError.SizeMismatch> => {
+              size += bytes.length
+              if (expected !== undefined && size > expected) {
+                return Effect.fail(tooLong(size, "more bytes than expected (counted so far)"))
+              }
+              return Effect.mapError(file.writeAll(bytes), writeError)
+            }, { discard: true })
+          )
+        )
+      if (expected !== undefined && size !== expected) return yield* tooLong(size)
+      if (sync) yield* Effect.mapError(file.sync, writeError)
     }))
     yield* fs.rename(temp, target).pipe(
       Effect.mapError((cause) => new BlobFileError({ reason: "Rename", path: target, cause }))
     )
     // Make the rename itself durable; not every platform can fsync a directory.
+    if (!sync) return { path: target, digest: options.digest, size }
     yield* Effect.scoped(Effect.flatMap(fs.open(Path.dirname(target), { flag: "r" }), (dir) => dir.sync)).pipe(
       Effect.ignore
     )

@@ -165,9 +165,10 @@ export const download = (
       stream: Stream.Stream<Uint8Array, Request.ResponseFailure>
     ): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
       stream.pipe(
-        Stream.map((bytes: Uint8Array) => {
-          received += bytes.length
-          return bytes
+        // one step per chunk of pieces, not per piece
+        Stream.mapChunks((chunk) => {
+          for (const bytes of chunk) received += bytes.length
+          return chunk
         }),
         Stream.catchAll((error) =>
           error._tag === "TransportError" && (error.reason === "Transport" || error.reason === "Timeout") &&

@@ -195,26 +195,29 @@ export const upload = <E, R>(
     const tracked = (from: number, stream: Stream.Stream<Uint8Array, E, R>) =>
       Stream.suspend(() => {
         let pos = from
-        return Stream.mapEffect(stream, (bytes) => {
+        // one step per chunk of pieces (not per piece)
+        return Stream.mapChunksEffect(stream, (chunk) => {
           pulled = true
-          const end = pos + bytes.length
-          if (end > hashed) {
-            const skip = Math.max(0, hashed - pos)
-            hasher.update(skip === 0 ? bytes : bytes.subarray(skip))
-            hashed = end
+          for (const bytes of chunk) {
+            const end = pos + bytes.length
+            if (end > hashed) {
+              const skip = Math.max(0, hashed - pos)
+              hasher.update(skip === 0 ? bytes : bytes.subarray(skip))
+              hashed = end
+            }
+            pos = end
+            if (size !== undefined && hashed > size) {
+              return Effect.fail(
+                new RegistryError.SizeMismatch({
+                  ...ctx,
+                  expected: size,
+                  actual: hashed,
+                  detail: "the source has more bytes than announced"
+                })
+              )
+            }
           }
-          pos = end
-          if (size !== undefined && hashed > size) {
-            return Effect.fail(
-              new RegistryError.SizeMismatch({
-                ...ctx,
-                expected: size,
-                actual: hashed,
-                detail: "the source has more bytes than announced"
-              })
-            )
-          }
-          return Effect.succeed(bytes)
+          return Effect.succeed(chunk)
         })
       })
 
