@@ -15,26 +15,13 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "../BlobSource.js"
 import * as Digest from "../Digest.js"
+import type { UploadOptions, UploadResult } from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as Range from "./range.js"
 import * as Request from "./request.js"
 
 const OctetStream = "application/octet-stream"
-
-/** @since 0.1.0 */
-export interface UploadOptions {
-  readonly size?: number | undefined
-  readonly chunkSize?: number | undefined
-}
-
-/** @since 0.1.0 */
-export interface UploadResult {
-  readonly digest: Digest.Digest
-  readonly size: number | undefined
-  readonly skipped: boolean
-  readonly mounted: boolean
-}
 
 /** @since 0.1.0 */
 export type UploadFailure =

@@ -63,6 +63,25 @@ const parseBlobRef = (s: string) =>
       ? Effect.fail(bad(`${s}: expected REPOSITORY@DIGEST`))
       : Effect.succeed({ ref: r, digest: r.digest }))
 
+/** Run `f` on the blob `host/repository@digest` named by `s`, with the client for its registry. */
+const withBlob = <A, E, R>(
+  g: CliEnv.Global,
+  s: string,
+  f: (
+    env: CliEnv.Env,
+    client: Effect.Effect.Success<ReturnType<CliEnv.Env["client"]>>,
+    repository: string,
+    digest: Digest.Digest
+  ) => Effect.Effect<A, E, R>
+) =>
+  Effect.flatMap(
+    parseBlobRef(s),
+    ({ digest, ref }) =>
+      withEnv(g, [ref.registry], (env) =>
+        Effect.flatMap(env.client(ref.registry), (client) =>
+          f(env, client, ref.repository, digest)))
+  )
+
 /** A registry host (`host[:port]`), an `https://` prefix and trailing slashes removed. */
 const parseHost = (s: string) => {
   const host = s.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "")
@@ -287,35 +306,31 @@ const blobGet = Command.make(
     )
   },
   ({ global, output, ref }) =>
-    Effect.flatMap(
-      parseBlobRef(ref),
-      ({ digest: d, ref: r }) =>
-        withEnv(global, [r.registry], (env) =>
-          Effect.gen(function*() {
-            const client = yield* env.client(r.registry)
-            const stream = client.downloadBlob(r.repository, d)
-            if (Option.isNone(output)) {
-              yield* Stream.runForEach(stream, (bytes) => env.io.stdout(bytes))
-              return
-            }
-            const total = yield* Effect.option(Effect.map(client.blobMetadata(r.repository, d), (m) => m.size))
-            const size = Option.getOrUndefined(total)
-            yield* Progress.emit({ _tag: "BlobStart", digest: d, bytes: 0, total: size })
-            const written = yield* BlobFile.writeAtomic(
-              output.value,
-              stream.pipe(Progress.track({ digest: d, total: size })),
-              { digest: d, size }
-            ).pipe(Effect.provide(NodeHash.layer))
-            yield* Progress.emit({
-              _tag: "BlobDone",
-              digest: d,
-              bytes: written.size,
-              total: size,
-              outcome: "Transferred"
-            })
-            if (global.json) yield* result(env, "", { digest: d, size: written.size, path: written.path })
-          }))
-    )
+    withBlob(global, ref, (env, client, repository, d) =>
+      Effect.gen(function*() {
+        const stream = client.downloadBlob(repository, d)
+        if (Option.isNone(output)) {
+          yield* Stream.runForEach(stream, (bytes) => env.io.stdout(bytes))
+          return
+        }
+        const total = yield* Effect.option(Effect.map(client.blobMetadata(repository, d), (m) => m.size))
+        const size = Option.getOrUndefined(total)
+        yield* Progress.emit({ _tag: "BlobStart", digest: d, bytes: 0, total: size })
+        const written = yield* BlobFile.writeAtomic(
+          output.value,
+          stream.pipe(Progress.track({ digest: d, total: size })),
+          // downloadBlob verifies the digest as the bytes pass: hash them once, not twice
+          { digest: d, size, verified: true }
+        ).pipe(Effect.provide(NodeHash.layer))
+        yield* Progress.emit({
+          _tag: "BlobDone",
+          digest: d,
+          bytes: written.size,
+          total: size,
+          outcome: "Transferred"
+        })
+        if (global.json) yield* result(env, "", { digest: d, size: written.size, path: written.path })
+      }))
 ).pipe(Command.withDescription("Download a blob (verified) to standard output or -o FILE"))
 
 const blobPut = Command.make(
@@ -360,32 +375,22 @@ const blobHead = Command.make(
   "head",
   { global: g, ref: Args.text({ name: "REF@DIGEST" }) },
   ({ global, ref }) =>
-    Effect.flatMap(
-      parseBlobRef(ref),
-      ({ digest: d, ref: r }) =>
-        withEnv(global, [r.registry], (env) =>
-          Effect.gen(function*() {
-            const client = yield* env.client(r.registry)
-            const m = yield* client.blobMetadata(r.repository, d)
-            yield* result(env, `${m.digest} ${m.size} ${m.mediaType}`, m)
-          }))
-    )
+    withBlob(global, ref, (env, client, repository, d) =>
+      Effect.flatMap(
+        client.blobMetadata(repository, d),
+        (m) => result(env, `${m.digest} ${m.size} ${m.mediaType}`, m)
+      ))
 ).pipe(Command.withDescription("Print digest, size and media type of a blob (exit 3 when absent)"))
 
 const blobDelete = Command.make(
   "delete",
   { global: g, ref: Args.text({ name: "REF@DIGEST" }) },
   ({ global, ref }) =>
-    Effect.flatMap(
-      parseBlobRef(ref),
-      ({ digest: d, ref: r }) =>
-        withEnv(global, [r.registry], (env) =>
-          Effect.gen(function*() {
-            const client = yield* env.client(r.registry)
-            yield* client.deleteBlob(r.repository, d)
-            yield* result(env, `deleted ${d}`, { digest: d, deleted: true })
-          }))
-    )
+    withBlob(global, ref, (env, client, repository, d) =>
+      Effect.zipRight(
+        client.deleteBlob(repository, d),
+        result(env, `deleted ${d}`, { digest: d, deleted: true })
+      ))
 ).pipe(Command.withDescription("Delete a blob from a repository"))
 
 const blobMount = Command.make(
