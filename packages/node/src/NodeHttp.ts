@@ -10,19 +10,21 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Undici from "@effect/platform-node/Undici"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as NodeStreams from "node:stream"
 import * as Tls from "node:tls"
 
@@ -90,12 +92,13 @@ export interface Options {
   /** Per-registry settings keyed by `host[:port]`. */
   readonly registries?: Readonly<Record<string, RegistryOptions>> | undefined
   /**
-   * Bytes per piece of a response body stream (the last piece of a body may be shorter). undici hands
-   * the body over as the socket delivers it, 64 KiB at a time; gathering larger pieces makes every
-   * stage of a blob download (verification, resume bookkeeping, the consumer) run that many times
-   * fewer. At most this many bytes are held per response. Default 512 KiB; 0 keeps undici's pieces.
+   * How many bytes of a response body may wait, received but not yet taken by the consumer, before the
+   * socket is paused. The body reaches the stream as undici hands it over (no copies), all waiting pieces
+   * at once as one `Chunk`, so every stage of a blob download (verification, resume bookkeeping, the
+   * consumer) runs once per batch rather than once per 64 KiB piece. Default 1 MiB; 0 keeps
+   * `@effect/platform`'s own body stream.
    */
-  readonly bodyChunkSize?: number | undefined
+  readonly bodyBuffer?: number | undefined
 }
 
 /**
@@ -299,11 +302,11 @@ export const makeDispatcher = (
     return agent.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headersTimeout, bodyTimeout }, handler))
   })
 
-const DefaultBodyChunkSize = 512 * 1024
+const DefaultBodyBuffer = 1024 * 1024
 
 // @effect/platform answers with a wrapper (`original`: the undici answer, whose `source.body` is undici's
-// body stream). When that shape is there, the body is read in pieces of `size` bytes; otherwise (another
-// platform version) the answer is left as it is.
+// body stream). When that shape is there, the body is read by `bodyStream`; otherwise (another platform
+// version) the answer is left as it is.
 const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStreams.Readable | undefined => {
   const original: unknown = Predicate.hasProperty(response, "original") ? response.original : undefined
   const source: unknown = Predicate.hasProperty(original, "source") ? original.source : undefined
@@ -311,16 +314,97 @@ const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStream
   return body instanceof NodeStreams.Readable ? body : undefined
 }
 
-const withBodyChunks = (
+/**
+ * A Node `Readable` of bytes as a `Stream`, without copying: the stream runs in flowing mode, its pieces
+ * are gathered as they arrive and handed over together (one `Chunk` per pull), and the readable is paused
+ * while `limit` bytes or more wait. Received pieces always come before an error or the end. The readable
+ * is destroyed when the stream stops before its end.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const bodyStream = <E>(
+  readable: NodeStreams.Readable,
+  onError: (cause: unknown) => E,
+  limit: number = DefaultBodyBuffer
+): Stream.Stream<Uint8Array, E> =>
+  Stream.suspend(() => {
+    const batch = Math.max(1, Math.floor(limit / 4))
+    let pieces: Array<Uint8Array> = []
+    let waiting = 0
+    let ended = false
+    let failure: { readonly cause: unknown } | undefined
+    let wake: (() => void) | undefined
+    const notify = () => {
+      const w = wake
+      wake = undefined
+      if (w !== undefined) w()
+    }
+    const onData = (piece: Uint8Array) => {
+      pieces.push(piece)
+      waiting += piece.length
+      if (waiting >= limit) readable.pause()
+      if (waiting >= batch) notify()
+    }
+    const onEnd = () => {
+      ended = true
+      notify()
+    }
+    const onFailure = (cause: unknown) => {
+      failure ??= { cause }
+      notify()
+    }
+    // a body that already ended or failed before we listened
+    if (readable.readableEnded) ended = true
+    else if (readable.errored !== null) failure = { cause: readable.errored }
+    else if (readable.destroyed) failure = { cause: new Error("the response body was destroyed") }
+    readable.on("data", onData)
+    readable.on("end", onEnd)
+    readable.on("error", onFailure)
+    readable.on("close", onEnd)
+    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
+      if (pieces.length > 0 && (waiting >= batch || ended || failure !== undefined)) {
+        const out = pieces
+        pieces = []
+        waiting = 0
+        if (readable.isPaused() && failure === undefined && !ended) readable.resume()
+        return Effect.succeed(Chunk.unsafeFromArray(out))
+      }
+      if (failure !== undefined) return Effect.fail(Option.some(onError(failure.cause)))
+      if (ended) {
+        // "close" without "end": the body stopped before its end
+        return readable.readableEnded
+          ? Effect.fail(Option.none())
+          : Effect.fail(Option.some(onError(new Error("the response body closed before its end"))))
+      }
+      return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<E>>((resume) => {
+        wake = () => resume(pull)
+        return Effect.sync(() => {
+          wake = undefined
+        })
+      })
+    })
+    return Stream.repeatEffectChunkOption(pull).pipe(
+      Stream.ensuring(Effect.sync(() => {
+        readable.off("data", onData)
+        readable.off("end", onEnd)
+        readable.off("error", onFailure)
+        readable.off("close", onEnd)
+        if (!readable.readableEnded && !readable.destroyed) readable.destroy()
+      }))
+    )
+  })
+
+const withBodyStream = (
   response: HttpClientResponse.HttpClientResponse,
-  size: number
+  limit: number
 ): HttpClientResponse.HttpClientResponse => {
   const body = undiciBody(response)
   if (body === undefined || !Predicate.hasProperty(response, "original")) return response
-  const stream = NodeStream.fromReadable<HttpClientError.ResponseError, Uint8Array>(
-    () => body,
+  const stream = bodyStream(
+    body,
     (cause) => new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause }),
-    { chunkSize: size }
+    limit
   )
   // Everything else (status, headers, text, json, the abort of the request when the stream ends) stays the
   // wrapper's own: only the stream of the undici answer it wraps is replaced.
@@ -352,13 +436,13 @@ export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient,
     Layer.provide(Layer.scoped(NodeHttpClient.Dispatcher, makeDispatcher(options))),
     Layer.provide(NodeFileSystem.layer)
   )
-  const size = Math.floor(options.bodyChunkSize ?? DefaultBodyChunkSize)
-  if (!(size > 0)) return undici
+  const limit = Math.floor(options.bodyBuffer ?? DefaultBodyBuffer)
+  if (!(limit > 0)) return undici
   return Layer.effect(
     HttpClient.HttpClient,
     Effect.map(
       HttpClient.HttpClient,
-      (client) => HttpClient.transformResponse(client, Effect.map((response) => withBodyChunks(response, size)))
+      (client) => HttpClient.transformResponse(client, Effect.map((response) => withBodyStream(response, limit)))
     )
   ).pipe(Layer.provide(undici))
 }

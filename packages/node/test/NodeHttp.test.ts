@@ -1,9 +1,12 @@
 import { NodeHttp } from "@effect-registry/node"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import type * as http from "node:http"
@@ -11,6 +14,7 @@ import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Readable } from "node:stream"
 
 interface Pki {
   readonly dir: string
@@ -236,4 +240,74 @@ describe("NodeHttp.layer", () => {
     assert.strictEqual(NodeHttp.classify({ code: "UND_ERR_CONNECT_TIMEOUT" }), "Timeout")
     assert.strictEqual(NodeHttp.classify(new Error("x")), "Other")
   })
+})
+
+describe("NodeHttp.bodyStream", () => {
+  const decodeError = (cause: unknown) => ({ _tag: "Decode" as const, cause })
+  const source = () => new Readable({ read() {} })
+
+  it.effect("hands over the pieces as they arrived (same buffers, no copies), batched per pull", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const pieces = [Buffer.from("abc"), Buffer.from("defg"), Buffer.from("h")]
+      for (const p of pieces) readable.push(p)
+      readable.push(null)
+      const chunks = yield* NodeHttp.bodyStream(readable, decodeError, 4).pipe(Stream.chunks, Stream.runCollect)
+      const flat = Chunk.toReadonlyArray(chunks).flatMap((c) => Chunk.toReadonlyArray(c))
+      assert.strictEqual(flat.length, 3)
+      flat.forEach((piece, i) => assert.strictEqual(piece, pieces[i]))
+      // a batch is handed over once a quarter of the limit waits (here: every piece), or at the end
+      assert.isAtLeast(chunks.length, 1)
+    }))
+
+  it.effect("pauses the readable while `limit` bytes wait and resumes it when they are taken", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const stream = NodeHttp.bodyStream(readable, decodeError, 8)
+      const pulled = yield* Stream.toPull(stream)
+      readable.push(Buffer.alloc(2))
+      const first = yield* pulled // listening from here on
+      assert.strictEqual(Chunk.reduce(first, 0, (n, p) => n + p.length), 2)
+      readable.push(Buffer.alloc(5))
+      readable.push(Buffer.alloc(5))
+      yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      assert.isTrue(readable.isPaused(), "10 bytes waiting with a limit of 8")
+      const second = yield* pulled
+      assert.strictEqual(Chunk.reduce(second, 0, (n, p) => n + p.length), 10)
+      assert.isFalse(readable.isPaused())
+      readable.push(null)
+      const end = yield* Effect.either(pulled)
+      assert.isTrue(end._tag === "Left" && Option.isNone(end.left))
+    }).pipe(Effect.scoped))
+
+  it.effect("received pieces come before the error; the error is mapped with onError", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      readable.push(Buffer.from("abcd"))
+      const boom = new Error("reset")
+      setImmediate(() => readable.destroy(boom))
+      const seen: Array<number> = []
+      const error = yield* NodeHttp.bodyStream(readable, decodeError, 1024).pipe(
+        Stream.runForEach((piece) => Effect.sync(() => seen.push(piece.length))),
+        Effect.flip
+      )
+      assert.deepStrictEqual(seen, [4])
+      assert.strictEqual(error.cause, boom)
+    }))
+
+  it.effect("a body closed before its end fails; a stream stopped early destroys the readable", () =>
+    Effect.gen(function*() {
+      const closed = source()
+      closed.push(Buffer.from("ab"))
+      setImmediate(() => closed.destroy())
+      const error = yield* NodeHttp.bodyStream(closed, decodeError, 1024).pipe(Stream.runDrain, Effect.flip)
+      assert.strictEqual(error._tag, "Decode")
+
+      const long = source()
+      long.push(Buffer.alloc(100))
+      long.push(Buffer.alloc(100))
+      const taken = yield* NodeHttp.bodyStream(long, decodeError, 4).pipe(Stream.take(1), Stream.runCollect)
+      assert.strictEqual(taken.length, 1)
+      assert.isTrue(long.destroyed)
+    }))
 })
