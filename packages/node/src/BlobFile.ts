@@ -19,6 +19,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
 import * as Path from "node:path"
 
 /**
@@ -164,6 +165,30 @@ export interface WriteOptions {
   readonly verified?: boolean | undefined
 }
 
+// Writes `pieces` at `position` with one `writev` (no copy into one buffer), again for what a short write left.
+const writeAllAt = (
+  fd: number,
+  pieces: ReadonlyArray<Uint8Array>,
+  position: number
+): Effect.Effect<void, NodeJS.ErrnoException> =>
+  Effect.async<number, NodeJS.ErrnoException>((resume) => {
+    Fs.writev(fd, pieces, position, (error, written) => {
+      resume(error === null ? Effect.succeed(written) : Effect.fail(error))
+    })
+  }).pipe(Effect.flatMap((written) => {
+    let skip = written
+    const rest: Array<Uint8Array> = []
+    for (const piece of pieces) {
+      if (skip >= piece.length) {
+        skip -= piece.length
+        continue
+      }
+      rest.push(skip > 0 ? piece.subarray(skip) : piece)
+      skip = 0
+    }
+    return rest.length === 0 ? Effect.void : writeAllAt(fd, rest, position + written)
+  }))
+
 /**
  * Whether a file name is one of {@link writeAtomic}'s temporary files:
  * `.<name>.<random hex>.partial`, in the target's directory (so the final
@@ -231,14 +256,22 @@ export const writeAtomic = <E, R>(
         })
       yield* (options.verified === true ? stream : Hash.verify(stream, { digest: options.digest, size: expected }))
         .pipe(
+          // one writev per chunk of pieces, not one write per piece
           Stream.runForEachChunk((chunk) =>
-            Effect.forEach(chunk, (bytes): Effect.Effect<void, BlobFileError | RegistryError.SizeMismatch> => {
-              size += bytes.length
+            Effect.suspend((): Effect.Effect<void, BlobFileError | RegistryError.SizeMismatch> => {
+              const position = size
+              const pieces: Array<Uint8Array> = []
+              for (const bytes of chunk) {
+                size += bytes.length
+                if (bytes.length > 0) pieces.push(bytes)
+              }
               if (expected !== undefined && size > expected) {
                 return Effect.fail(tooLong(size, "more bytes than expected (counted so far)"))
               }
-              return Effect.mapError(file.writeAll(bytes), writeError)
-            }, { discard: true })
+              return pieces.length === 0
+                ? Effect.void
+                : Effect.mapError(writeAllAt(file.fd, pieces, position), writeError)
+            })
           )
         )
       if (expected !== undefined && size !== expected) return yield* tooLong(size)

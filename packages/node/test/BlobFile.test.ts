@@ -82,6 +82,27 @@ describe("BlobFile.source", () => {
 })
 
 describe("BlobFile.writeAtomic", () => {
+  it.scoped("writeAtomic writes chunks of many pieces (one writev each, beyond IOV_MAX) byte for byte", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const bytes = randomBytes(3000 * 7 + 5)
+      const digest = yield* sha256(bytes)
+      const target = path.join(dir, "many")
+      // one chunk of 3001 pieces, then empty pieces and chunks, then a chunk of one large piece
+      const small: Array<Uint8Array> = []
+      for (let i = 0; i < 3000 * 7 + 1; i += 7) small.push(bytes.subarray(i, Math.min(i + 7, 3000 * 7 + 1)))
+      const head = Chunk.unsafeFromArray(small)
+      const stream = Stream.fromChunks(
+        head,
+        Chunk.make(new Uint8Array(0)),
+        Chunk.empty(),
+        Chunk.of(bytes.subarray(3000 * 7 + 1))
+      )
+      const written = yield* BlobFile.writeAtomic(target, stream, { digest, size: bytes.length })
+      assert.strictEqual(written.size, bytes.length)
+      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(target)), bytes)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("writes a verified stream to the target and leaves no temp file", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
