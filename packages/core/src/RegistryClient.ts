@@ -412,6 +412,14 @@ export interface UploadOptions {
   readonly size?: number | undefined
   /** Send `PATCH`es of this many bytes (raised to the registry's `OCI-Chunk-Min-Length`). */
   readonly chunkSize?: number | undefined
+  /**
+   * Hash the bytes as they are sent and abort the upload before its final `PUT` when they do not match
+   * the digest (`DigestMismatch`). Default `true`. With `false` the client only counts the bytes (a wrong
+   * size still fails with `SizeMismatch`) and leaves the digest to the registry, which checks it at the
+   * final `PUT` and refuses a mismatch (`DigestInvalid`), as containers/image does when the digest is
+   * known: one hash of every byte less on the client's CPU.
+   */
+  readonly verifyDigest?: boolean | undefined
 }
 
 /**

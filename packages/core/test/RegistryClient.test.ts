@@ -599,6 +599,29 @@ describe("RegistryClient: uploads", () => {
       assert.isTrue(fake.requests.some((r) => r.method === "DELETE"))
     }))
 
+  it.effect("verifyDigest: false leaves the digest to the registry (DigestInvalid at the PUT), sizes still counted", () =>
+    Effect.gen(function*() {
+      const fake = new FakeRegistry()
+      const client = yield* clientFor(fake)
+      const wrong = sha256(text("something else"))
+      const refused = yield* Effect.flip(
+        client.uploadBlob("app", wrong, BlobSource.fromBytes(blob), { size: blob.length, verifyDigest: false })
+      )
+      assert.strictEqual(refused._tag, "DigestInvalid")
+      assert.isTrue(fake.requests.some((r) => r.method === "PUT"))
+      assert.isFalse(fake.blobs.has(`app@${wrong}`))
+      const short = yield* Effect.flip(
+        client.uploadBlob("app", digest, BlobSource.fromBytes(blob), { size: blob.length + 1, verifyDigest: false })
+      )
+      assert.strictEqual(short._tag, "SizeMismatch")
+      const chunked = yield* client.uploadBlob("app", digest, BlobSource.fromBytes(blob), {
+        chunkSize: 1000,
+        verifyDigest: false
+      })
+      assert.isFalse(chunked.skipped)
+      assert.deepStrictEqual(fake.blobs.get(`app@${digest}`), blob)
+    }))
+
   it.effect("mountBlob: 201 mounted; 202 cancelled or uploaded from the source", () =>
     Effect.gen(function*() {
       const fake = new FakeRegistry()

@@ -171,7 +171,8 @@ export const upload = <E, R>(
     }
     const context = yield* Effect.context<R>()
     const algorithm = Digest.algorithm(digest)
-    const hasher = env.hash.make(algorithm)
+    const verifyDigest = options?.verifyDigest !== false
+    const hasher = verifyDigest ? env.hash.make(algorithm) : undefined
     let hashed = 0
     let pulled = false
     let finalDigest: string | undefined
@@ -189,7 +190,7 @@ export const upload = <E, R>(
             const end = pos + bytes.length
             if (end > hashed) {
               const skip = Math.max(0, hashed - pos)
-              hasher.update(skip === 0 ? bytes : bytes.subarray(skip))
+              if (hasher !== undefined) hasher.update(skip === 0 ? bytes : bytes.subarray(skip))
               hashed = end
             }
             pos = end
@@ -213,6 +214,7 @@ export const upload = <E, R>(
         if (size !== undefined && hashed !== size) {
           return Effect.fail(new RegistryError.SizeMismatch({ ...ctx, expected: size, actual: hashed }))
         }
+        if (hasher === undefined) return Effect.void
         if (finalDigest === undefined) finalDigest = `${algorithm}:${hasher.digestHex().toLowerCase()}`
         return finalDigest === digest
           ? Effect.void
