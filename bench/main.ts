@@ -45,6 +45,9 @@ const started = performance.now()
 interface Config {
   readonly smoke: boolean
   readonly runs: number
+  /** bytes of the large blob of rows 1L and 2L (RSS flat with size); 0: no such rows */
+  readonly bigBytes: number
+  readonly bigRuns: number
   readonly rows: ReadonlySet<number>
   readonly blobBytes: number
   readonly layerBytes: number
@@ -75,7 +78,19 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
       throw new Error(`--${name} needs a value`)
     }
   }
-  const known = ["runs", "rows", "blob-mib", "layer-mib", "layers", "heads", "chunk-mib", "note", "budget-min"]
+  const known = [
+    "runs",
+    "rows",
+    "blob-mib",
+    "big-mib",
+    "big-runs",
+    "layer-mib",
+    "layers",
+    "heads",
+    "chunk-mib",
+    "note",
+    "budget-min"
+  ]
   for (const name of flags.keys()) if (!known.includes(name)) throw new Error(`unknown option --${name}`)
   const smoke = bools.has("smoke")
   const num = (name: string, fallback: number): number => {
@@ -90,6 +105,8 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
   return {
     smoke,
     runs: Math.floor(num("runs", smoke ? 1 : 5)),
+    bigBytes: flags.get("big-mib") === "0" ? 0 : Math.round(num("big-mib", smoke ? 16 : 4096) * MiB),
+    bigRuns: Math.floor(num("big-runs", smoke ? 1 : 2)),
     rows,
     blobBytes,
     layerBytes: Math.round(num("layer-mib", smoke ? 1 : 64) * MiB),
@@ -100,7 +117,8 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
     note: flags.get("note"),
     budgetMs: num("budget-min", smoke ? 10 : 14) * 60_000,
     // generous: 60 s plus 4 MiB/s for the biggest transfer
-    childTimeoutMs: 60_000 + Math.max(blobBytes, 8 * 64 * MiB) / (4 * MiB) * 1000
+    childTimeoutMs: 60_000 +
+      Math.max(blobBytes, num("big-mib", smoke ? 16 : 4096) * MiB, 8 * 64 * MiB) / (4 * MiB) * 1000
   }
 }
 
@@ -244,13 +262,18 @@ const versionOf = (argv: ReadonlyArray<string>): string => {
   return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? "unknown"
 }
 
-/** The command that runs a worker: its compiled JS when `scripts/bench.sh` built it, else through tsx. */
+/**
+ * The command that runs a worker: its bundle (one file, what a tool built on the library ships) when
+ * `scripts/bench.sh` built it, else its compiled JS, else the TypeScript through tsx.
+ */
 const worker = (name: string, ...args: ReadonlyArray<string | number>): Array<string> => {
-  const js = Path.join(JS, `${name}.js`)
   const ts = Path.join(BENCH, `${name}.ts`)
-  const fresh = Fs.existsSync(js) && Fs.statSync(js).mtimeMs >= Fs.statSync(ts).mtimeMs
-  return fresh
-    ? [process.execPath, js, ...args.map(String)]
+  const fresh = (file: string) => Fs.existsSync(file) && Fs.statSync(file).mtimeMs >= Fs.statSync(ts).mtimeMs
+  const bundle = Path.join(JS, `${name}.bundle.cjs`)
+  const js = Path.join(JS, `${name}.js`)
+  const chosen = fresh(bundle) ? bundle : fresh(js) ? js : undefined
+  return chosen !== undefined
+    ? [process.execPath, chosen, ...args.map(String)]
     : [process.execPath, "--import", "tsx", ts, ...args.map(String)]
 }
 
@@ -490,6 +513,8 @@ interface Row {
   readonly targetText: string
   /** registry pids whose CPU is counted */
   readonly registryPids: ReadonlyArray<number>
+  /** runs per side when not `config.runs` */
+  readonly runs?: number | undefined
 }
 
 interface Registries {
@@ -503,6 +528,7 @@ const makeRows = (
   config: Config,
   regs: Registries,
   blob: { readonly path: string; readonly digest: string },
+  big: { readonly path: string; readonly digest: string } | undefined,
   layout: Layout,
   /** the digest of the seeded image on B, as the registry reports it */
   imageDigest: string
@@ -532,6 +558,24 @@ const makeRows = (
       registryPids: [a.pid]
     })
   }
+  if (config.rows.has(1) && big !== undefined) {
+    rows.push({
+      id: "1L",
+      group: 1,
+      title: `blob download, verified, to a sink (${fmtBytes(config.bigBytes)}: peak RSS against size)`,
+      bytes: config.bigBytes,
+      ours: { label: "ours: downloadBlob", argv: () => worker("download", a.url, "bench/big", big.digest) },
+      peer: {
+        label: "curl | openssl dgst -sha256",
+        argv: () => ["bash", "-c", curlDownload, "_", `${a.url}/v2/bench/big/blobs/${big.digest}`],
+        check: (s) => s.stdout.includes(big.digest.slice(7)) ? undefined : "openssl printed another digest"
+      },
+      maxRatio: 1.0,
+      targetText: "≤ 1.0× time (≥ 1.0× throughput)",
+      registryPids: [a.pid],
+      runs: config.bigRuns
+    })
+  }
   if (config.rows.has(2)) {
     const repo = (kind: string, side: string, run: number) => `bench/${kind}-${side}-${run}`
     rows.push({
@@ -553,6 +597,28 @@ const makeRows = (
       targetText: "≤ 1.1× time",
       registryPids: [a.pid]
     })
+    if (big !== undefined) {
+      rows.push({
+        id: "2L",
+        group: 2,
+        title: `blob upload streamed from a file, monolithic (${fmtBytes(config.bigBytes)}: peak RSS against size)`,
+        bytes: config.bigBytes,
+        ours: {
+          label: "ours: uploadBlob(BlobFile.source, size)",
+          argv: (run) => worker("upload", a.url, repo("bigput", "ours", run), big.path, big.digest),
+          cleanup: (run) => deleteBlob(a.url, repo("bigput", "ours", run), big.digest)
+        },
+        peer: {
+          label: "curl POST + curl -T (PUT)",
+          argv: (run) => ["bash", "-c", curlMonolithic, "_", a.url, repo("bigput", "curl", run), big.path, big.digest],
+          cleanup: (run) => deleteBlob(a.url, repo("bigput", "curl", run), big.digest)
+        },
+        maxRatio: 1.1,
+        targetText: "≤ 1.1× time",
+        registryPids: [a.pid],
+        runs: config.bigRuns
+      })
+    }
     rows.push({
       id: "2b",
       group: 2,
@@ -810,9 +876,10 @@ const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<Ro
   const samples = { ours: [] as Array<Sample>, peer: [] as Array<Sample> }
   const errors: Array<string> = []
   let runs = 0
-  for (let run = 0; run < config.runs; run++) {
+  const wanted = row.runs ?? config.runs
+  for (let run = 0; run < wanted; run++) {
     if (run > 0 && performance.now() - started > config.budgetMs) {
-      errors.push(`time budget reached: ${run} of ${config.runs} runs`)
+      errors.push(`time budget reached: ${run} of ${wanted} runs`)
       break
     }
     runs++
@@ -864,7 +931,8 @@ const profileRow = async (row: Row, signal: AbortSignal): Promise<string> => {
   const dir = Path.join(DATA, "prof", row.id)
   await FsP.rm(dir, { recursive: true, force: true })
   await FsP.mkdir(dir, { recursive: true })
-  const argv = [...row.ours.argv(900)]
+  // the unbundled JS, so that the profile's frames keep their package names
+  const argv = row.ours.argv(900).map((a) => a.endsWith(".bundle.cjs") ? a.replace(/\.bundle\.cjs$/, ".js") : a)
   // insert the profiler flags right after the node executable
   argv.splice(1, 0, "--cpu-prof", `--cpu-prof-dir=${dir}`)
   const sample = await measure(argv, { timeoutMs: 600_000, registryPids: row.registryPids, signal })
@@ -913,7 +981,7 @@ const writeResults = async (
     "",
     "## Results (medians)",
     "",
-    `Runs per side: ${config.runs}, ours and the peer alternating (ours first in even runs). Blob ${
+    `Runs per side: ${config.runs} (rows 1L and 2L: ${config.bigRuns}, they show peak RSS against blob size), ours and the peer alternating (ours first in even runs). Blob ${
       fmtBytes(config.blobBytes)
     }; image ${config.layers} layers of ${
       fmtBytes(config.layerBytes)
@@ -963,10 +1031,17 @@ const bench = async (config: Config, regs: Registries, signal: AbortSignal): Pro
   const blobDigest = await randomFile(blobPath, config.blobBytes)
   const layout = await makeLayout(config.layers, config.layerBytes)
   const blob = { path: blobPath, digest: blobDigest }
+  const bigPath = Path.join(DATA, `blob-${config.bigBytes}.bin`)
+  const big = config.bigBytes > 0 && (config.rows.has(1) || config.rows.has(2))
+    ? { path: bigPath, digest: await randomFile(bigPath, config.bigBytes) }
+    : undefined
 
   log("seeding: blob to A, image to B and C (skopeo)")
   if (config.rows.has(1)) {
     await exec(["bash", "-c", curlMonolithic, "_", regs.a.url, "bench/blob", blobPath, blobDigest])
+    if (big !== undefined) {
+      await exec(["bash", "-c", curlMonolithic, "_", regs.a.url, "bench/big", big.path, big.digest])
+    }
   }
   if (config.rows.has(3) || config.rows.has(5)) {
     await exec(skopeo(`oci:${layout.dir}:${TAG}`, `docker://${regs.b.host}/bench/image:${TAG}`))
@@ -978,7 +1053,7 @@ const bench = async (config: Config, regs: Registries, signal: AbortSignal): Pro
   if (imageDigest !== layout.manifest.digest) {
     log(`note: skopeo stored the manifest as ${imageDigest}, the layout has ${layout.manifest.digest}`)
   }
-  const rows = makeRows(config, regs, blob, layout, imageDigest)
+  const rows = makeRows(config, regs, blob, big, layout, imageDigest)
   const results: Array<RowResult> = []
   for (const row of rows) {
     log(`row ${row.id}: ${row.title}`)
