@@ -12,7 +12,11 @@
  * source and the same-registry copies (row 4), D takes the cross-registry copies (row 4). Keeping them apart stops
  * skopeo's blob-info cache (which remembers where it saw each digest) from turning a push into a mount.
  *
- * Options: --smoke, --runs N, --rows 1,2,3,4,5, --blob-mib N, --layer-mib N, --layers N, --heads N, --chunk-mib N,
+ * Rows 1L and 2L repeat the download and the monolithic upload with a larger blob (`--big-mib`, default 4096; 0
+ * leaves them out; `--big-runs`, default 2), to show peak RSS against blob size.
+ *
+ * Options: --smoke, --runs N, --rows 1,2,3,4,5, --blob-mib N, --big-mib N, --big-runs N, --layer-mib N, --layers N,
+ * --heads N, --chunk-mib N,
  * --profile (a `node --cpu-prof` run of every "ours" worker that misses its target, summarised in RESULTS.md),
  * --note TEXT (written into RESULTS.md), --budget-min N (stop starting samples after N minutes).
  */
