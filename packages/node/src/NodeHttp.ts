@@ -93,10 +93,10 @@ export interface Options {
   readonly registries?: Readonly<Record<string, RegistryOptions>> | undefined
   /**
    * How many bytes of a response body may wait, received but not yet taken by the consumer, before the
-   * socket is paused. The body reaches the stream as undici hands it over (no copies), all waiting pieces
-   * at once as one `Chunk`, so every stage of a blob download (verification, resume bookkeeping, the
-   * consumer) runs once per batch rather than once per 64 KiB piece. Default 1 MiB; 0 keeps
-   * `@effect/platform`'s own body stream.
+   * socket is paused. The body reaches the stream as undici hands it over (no copies), in batches of a
+   * quarter of this (or what arrived within 10 ms) as one `Chunk`, so every stage of a blob download
+   * (verification, resume bookkeeping, the consumer) runs once per batch rather than once per 64 KiB
+   * piece. Default 16 MiB; 0 keeps `@effect/platform`'s own body stream.
    */
   readonly bodyBuffer?: number | undefined
 }
@@ -302,7 +302,9 @@ export const makeDispatcher = (
     return agent.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headersTimeout, bodyTimeout }, handler))
   })
 
-const DefaultBodyBuffer = 1024 * 1024
+const DefaultBodyBuffer = 16 * 1024 * 1024
+/** The longest received bytes wait for the rest of their batch before they are handed over anyway. */
+const BatchDelayMs = 10
 
 // @effect/platform answers with a wrapper (`original`: the undici answer, whose `source.body` is undici's
 // body stream). When that shape is there, the body is read by `bodyStream`; otherwise (another platform
@@ -316,9 +318,10 @@ const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStream
 
 /**
  * A Node `Readable` of bytes as a `Stream`, without copying: the stream runs in flowing mode, its pieces
- * are gathered as they arrive and handed over together (one `Chunk` per pull), and the readable is paused
- * while `limit` bytes or more wait. Received pieces always come before an error or the end. The readable
- * is destroyed when the stream stops before its end.
+ * are gathered as they arrive and handed over together (one `Chunk` per pull) once a quarter of `limit`
+ * waits, or 10 ms after the first of them arrived (a slow body still flows piece by piece), and the
+ * readable is paused while `limit` bytes or more wait. Received pieces always come before an error or the
+ * end. The readable is destroyed when the stream stops before its end.
  *
  * @since 0.1.0
  * @category utils
@@ -335,16 +338,29 @@ export const bodyStream = <E>(
     let ended = false
     let failure: { readonly cause: unknown } | undefined
     let wake: (() => void) | undefined
+    // a partial batch is due once it has waited BatchDelayMs
+    let due = false
+    let timer: ReturnType<typeof setTimeout> | undefined
     const notify = () => {
       const w = wake
       wake = undefined
       if (w !== undefined) w()
+    }
+    const armTimer = () => {
+      if (timer !== undefined || due) return
+      timer = setTimeout(() => {
+        timer = undefined
+        due = true
+        notify()
+      }, BatchDelayMs)
+      timer.unref()
     }
     const onData = (piece: Uint8Array) => {
       pieces.push(piece)
       waiting += piece.length
       if (waiting >= limit) readable.pause()
       if (waiting >= batch) notify()
+      else armTimer()
     }
     const onEnd = () => {
       ended = true
@@ -363,10 +379,15 @@ export const bodyStream = <E>(
     readable.on("error", onFailure)
     readable.on("close", onEnd)
     const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
-      if (pieces.length > 0 && (waiting >= batch || ended || failure !== undefined)) {
+      if (pieces.length > 0 && (waiting >= batch || due || ended || failure !== undefined)) {
         const out = pieces
         pieces = []
         waiting = 0
+        due = false
+        if (timer !== undefined) {
+          clearTimeout(timer)
+          timer = undefined
+        }
         if (readable.isPaused() && failure === undefined && !ended) readable.resume()
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
@@ -386,6 +407,7 @@ export const bodyStream = <E>(
     })
     return Stream.repeatEffectChunkOption(pull).pipe(
       Stream.ensuring(Effect.sync(() => {
+        if (timer !== undefined) clearTimeout(timer)
         readable.off("data", onData)
         readable.off("end", onEnd)
         readable.off("error", onFailure)
@@ -399,6 +421,8 @@ const withBodyStream = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number
 ): HttpClientResponse.HttpClientResponse => {
+  // an answer to HEAD has no body to read
+  if (response.request.method === "HEAD") return response
   const body = undiciBody(response)
   if (body === undefined || !Predicate.hasProperty(response, "original")) return response
   const stream = bodyStream(

@@ -280,6 +280,21 @@ describe("NodeHttp.bodyStream", () => {
       assert.isTrue(end._tag === "Left" && Option.isNone(end.left))
     }).pipe(Effect.scoped))
 
+  it.live("a slow body is handed over within the batch delay, long before a batch fills", () =>
+    Effect.gen(function*() {
+      const readable = source()
+      const pulled = yield* Stream.toPull(NodeHttp.bodyStream(readable, decodeError, 64 * 1024 * 1024))
+      const started = Date.now()
+      setTimeout(() => readable.push(Buffer.from("x")), 5)
+      const first = yield* pulled
+      assert.strictEqual(Chunk.reduce(first, 0, (n, p) => n + p.length), 1)
+      // 10 ms of batch delay after a 5 ms wait; generous bound for a loaded machine
+      assert.isBelow(Date.now() - started, 2000)
+      setTimeout(() => readable.push(Buffer.from("yz")), 5)
+      const second = yield* pulled
+      assert.strictEqual(Buffer.from(Chunk.unsafeGet(second, 0)).toString(), "yz")
+    }).pipe(Effect.scoped, Effect.timeout("5 seconds")))
+
   it.effect("received pieces come before the error; the error is mapped with onError", () =>
     Effect.gen(function*() {
       const readable = source()
