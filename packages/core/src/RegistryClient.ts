@@ -547,6 +547,21 @@ export interface Service {
 export class RegistryClient extends Context.Tag("@effect-registry/core/RegistryClient")<RegistryClient, Service>() {}
 
 /**
+ * Told by an `HttpClient` layer that limits, on its own, the time from sending a request to its answer's
+ * headers (`NodeHttp` provides it with undici's headers timeout). For requests without a body whose
+ * {@link Options.timeout} is not shorter than that limit, the client then leaves the timing to the
+ * transport instead of racing every request against a timer of its own (two fibers per request). A
+ * transport timeout fails the same way: a `TransportError` with reason `"Timeout"`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TransportTimeout extends Context.Tag("@effect-registry/core/RegistryClient/TransportTimeout")<
+  TransportTimeout,
+  { readonly headers: Duration.Duration }
+>() {}
+
+/**
  * Default of {@link Options.timeout}: 1 minute.
  *
  * @since 0.1.0
@@ -753,10 +768,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const http0 = yield* HttpClient.HttpClient
   const timeout = Duration.decode(options.timeout ?? DefaultTimeout)
   const uploadTimeout = Duration.decode(options.uploadTimeout ?? DefaultUploadTimeout)
+  const transport = yield* Effect.serviceOption(TransportTimeout)
   const http = Request.withTimeouts(
     options.transformClient !== undefined ? options.transformClient(http0) : http0,
     timeout,
-    uploadTimeout
+    uploadTimeout,
+    Option.map(transport, (t) => t.headers)
   )
   const auth = yield* AuthService.AuthService
   const hash = yield* Hash.Hash

@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
@@ -249,6 +250,8 @@ const resolveTls = (
 const millis = (d: Duration.DurationInput | undefined, fallback: number): number =>
   d === undefined ? fallback : Duration.toMillis(Duration.decode(d))
 
+const DefaultHeadersTimeoutMs = 60_000
+
 const hostOf = (origin: string | URL): string =>
   (typeof origin === "string" ? origin : origin.origin).replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")
 
@@ -267,7 +270,7 @@ export const makeDispatcher = (
     const fs = yield* FileSystem.FileSystem
     const timeouts = options.timeouts ?? {}
     const connectTimeout = millis(timeouts.connect, 30_000)
-    const headersTimeout = millis(timeouts.headers, 60_000)
+    const headersTimeout = millis(timeouts.headers, DefaultHeadersTimeoutMs)
     const bodyTimeout = millis(timeouts.bodyIdle, 60_000)
     const keepAliveTimeout = millis(timeouts.keepAlive, 10_000)
     const base = options.tls ?? {}
@@ -440,7 +443,10 @@ const withBodyStream = (
 /**
  * An `HttpClient` on undici with a keep-alive pool, timeouts and TLS settings.
  * Request failures are `HttpClientError`s; {@link classify} tells a timeout
- * or a TLS failure from a refused connection.
+ * or a TLS failure from a refused connection. Also provides core's
+ * `RegistryClient.TransportTimeout` (the headers timeout), so that a
+ * `RegistryClient` built on it leaves that limit to undici instead of timing
+ * every request itself.
  *
  * @example
  * ```ts
@@ -455,18 +461,24 @@ const withBodyStream = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient, NodeHttpError> => {
+export const layer = (
+  options: Options = {}
+): Layer.Layer<HttpClient.HttpClient | RegistryClient.TransportTimeout, NodeHttpError> => {
   const undici = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
     Layer.provide(Layer.scoped(NodeHttpClient.Dispatcher, makeDispatcher(options))),
     Layer.provide(NodeFileSystem.layer)
   )
+  // undici enforces the headers timeout on every request (makeDispatcher puts it back on each dispatch)
+  const transportTimeout = Layer.succeed(RegistryClient.TransportTimeout, {
+    headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs))
+  })
   const limit = Math.floor(options.bodyBuffer ?? DefaultBodyBuffer)
-  if (!(limit > 0)) return undici
+  if (!(limit > 0)) return Layer.merge(undici, transportTimeout)
   return Layer.effect(
     HttpClient.HttpClient,
     Effect.map(
       HttpClient.HttpClient,
       (client) => HttpClient.transformResponse(client, Effect.map((response) => withBodyStream(response, limit)))
     )
-  ).pipe(Layer.provide(undici))
+  ).pipe(Layer.provide(undici), Layer.merge(transportTimeout))
 }

@@ -195,20 +195,25 @@ export const isTimeout = (cause: unknown): boolean => {
  * Wraps a client so that every request fails with a `RequestError` caused by a
  * {@link RequestTimeout} when its answer's headers do not arrive in time:
  * `timeout` for requests without a body, `uploadTimeout` for requests carrying one.
- * Interrupting the request aborts it.
+ * Interrupting the request aborts it. Requests without a body are left to the
+ * transport when it enforces a headers timeout (`transportHeaders`) no longer than `timeout`.
  *
  * @since 0.1.0
  */
 export const withTimeouts = (
   http: HttpClient.HttpClient,
   timeout: Duration.Duration,
-  uploadTimeout: Duration.Duration
+  uploadTimeout: Duration.Duration,
+  transportHeaders: Option.Option<Duration.Duration> = Option.none()
 ): HttpClient.HttpClient =>
   HttpClientModule.transform(http, (effect, request) => {
     const carriesBody = request.body._tag === "Stream" ||
       (request.body._tag === "Uint8Array" && request.body.body.length > 0)
     const limit = carriesBody ? uploadTimeout : timeout
     if (!Duration.isFinite(limit)) return effect
+    if (!carriesBody && Option.isSome(transportHeaders) && Duration.lessThanOrEqualTo(transportHeaders.value, limit)) {
+      return effect
+    }
     return Effect.timeoutFail(effect, {
       duration: limit,
       onTimeout: () =>

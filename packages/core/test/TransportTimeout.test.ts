@@ -1,0 +1,110 @@
+import { AuthService, BlobSource, RegistryClient } from "@effect-registry/core"
+import * as PortableHash from "@effect-registry/core/PortableHash"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
+import { Base, fakeAuth, sha256, text } from "./RegistryClient.fake.js"
+
+// Answers the ping, HEAD of a blob with 404 and POST with a session; every other request never gets an answer.
+const seen: Array<string> = []
+const hanging = HttpClient.make((request) => {
+  seen.push(request.method)
+  if (request.method === "GET" && request.url === `${Base}/v2/`) {
+    return Effect.succeed(HttpClientResponse.fromWeb(request, new Response("{}", { status: 200 })))
+  }
+  if (request.method === "HEAD" && request.url.includes("/blobs/")) {
+    return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 404 })))
+  }
+  if (request.method === "POST") {
+    return Effect.succeed(HttpClientResponse.fromWeb(
+      request,
+      new Response(null, { status: 202, headers: { location: `${Base}/v2/app/blobs/uploads/s1?_state=x` } })
+    ))
+  }
+  return Effect.never
+})
+
+const clientWith = (transport: Option.Option<Duration.DurationInput>) =>
+  Effect.provide(
+    RegistryClient.RegistryClient,
+    RegistryClient.layer({
+      url: Base,
+      timeout: "10 seconds",
+      uploadTimeout: "10 seconds",
+      retrySchedule: Schedule.recurs(0),
+      uploadRetrySchedule: Schedule.recurs(0)
+    }).pipe(
+      Layer.provide([
+        Layer.succeed(HttpClient.HttpClient, hanging),
+        Layer.succeed(AuthService.AuthService, fakeAuth),
+        PortableHash.layer,
+        Option.match(transport, {
+          onNone: () => Layer.empty,
+          onSome: (headers) => Layer.succeed(RegistryClient.TransportTimeout, { headers: Duration.decode(headers) })
+        })
+      ])
+    )
+  )
+
+const reasonOf = <A, E>(exit: Exit.Exit<A, E>): string | undefined => {
+  if (!Exit.isFailure(exit) || exit.cause._tag !== "Fail") return undefined
+  const error: unknown = exit.cause.error
+  return typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : undefined
+}
+
+describe("RegistryClient.TransportTimeout", { timeout: 20_000 }, () => {
+  it.effect("without it, the client's own timer fails a request that gets no answer", () =>
+    Effect.gen(function*() {
+      const client = yield* clientWith(Option.none())
+      const fiber = yield* Effect.fork(client.manifestDigest("app", "v1"))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("11 seconds")
+      const exit = yield* Fiber.await(fiber)
+      assert.strictEqual(reasonOf(exit), "Timeout")
+    }))
+
+  it.effect("a transport limit no longer than the client's: reads are left to the transport (no timer of ours)", () =>
+    Effect.gen(function*() {
+      const client = yield* clientWith(Option.some("5 seconds"))
+      const fiber = yield* Effect.fork(client.manifestDigest("app", "v1"))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("60 seconds")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "still waiting for the transport")
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("a transport limit longer than the client's: the client's timer still applies", () =>
+    Effect.gen(function*() {
+      const client = yield* clientWith(Option.some("30 seconds"))
+      const fiber = yield* Effect.fork(client.manifestDigest("app", "v1"))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("11 seconds")
+      assert.strictEqual(reasonOf(yield* Fiber.await(fiber)), "Timeout")
+    }))
+
+  it.effect("requests carrying a body keep the client's timer whatever the transport says", () =>
+    Effect.gen(function*() {
+      const client = yield* clientWith(Option.some("1 second"))
+      const blob = text("hello")
+      const fiber = yield* Effect.fork(
+        client.uploadBlob("app", sha256(blob), BlobSource.fromBytes(blob), { size: blob.length })
+      )
+      seen.length = 0
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("11 seconds")
+      yield* Effect.yieldNow()
+      // the PUT got no answer; our timer ended it and the client went on (asking the session's status)
+      const put = seen.indexOf("PUT")
+      assert.isAtLeast(put, 0)
+      assert.isAbove(seen.length, put + 1, `requests after the PUT: ${seen.join(" ")}`)
+      yield* Fiber.interrupt(fiber)
+    }))
+})
