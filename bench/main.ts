@@ -541,88 +541,70 @@ const makeRows = (
   const blobRepo = "bench/blob"
   const imageRepo = "bench/image"
   const copySource = "bench/src"
-  const hex = blob.digest.slice(7)
   const pullDir = (side: string, run: number) => Path.join(DATA, `pull-${side}-${run}`)
   const removeDir = (side: string) => (run: number) => FsP.rm(pullDir(side, run), { recursive: true, force: true })
   const rows: Array<Row> = []
+  // rows 1 and 1L: a verified download of `file` (seeded in `repository` of A)
+  const downloadRow = (
+    id: string,
+    file: { readonly digest: string },
+    repository: string,
+    bytes: number,
+    note: string,
+    runs?: number
+  ): Row => ({
+    id,
+    group: 1,
+    title: `blob download, verified, to a sink (${fmtBytes(bytes)}${note})`,
+    bytes,
+    ours: { label: "ours: downloadBlob", argv: () => worker("download", a.url, repository, file.digest) },
+    peer: {
+      label: "curl | openssl dgst -sha256",
+      argv: () => ["bash", "-c", curlDownload, "_", `${a.url}/v2/${repository}/blobs/${file.digest}`],
+      check: (s) => s.stdout.includes(file.digest.slice(7)) ? undefined : "openssl printed another digest"
+    },
+    maxRatio: 1.0,
+    targetText: "≤ 1.0× time (≥ 1.0× throughput)",
+    registryPids: [a.pid],
+    runs
+  })
+  // rows 2a and 2L: a monolithic upload of `file` to a fresh repository of A per run
+  const uploadRepo = (kind: string, side: string, run: number) => `bench/${kind}-${side}-${run}`
+  const uploadRow = (
+    id: string,
+    file: { readonly path: string; readonly digest: string },
+    kind: string,
+    bytes: number,
+    note: string,
+    runs?: number
+  ): Row => ({
+    id,
+    group: 2,
+    title: `blob upload streamed from a file, monolithic (${fmtBytes(bytes)}${note})`,
+    bytes,
+    ours: {
+      label: "ours: uploadBlob(BlobFile.source, size)",
+      argv: (run) => worker("upload", a.url, uploadRepo(kind, "ours", run), file.path, file.digest),
+      cleanup: (run) => deleteBlob(a.url, uploadRepo(kind, "ours", run), file.digest)
+    },
+    peer: {
+      label: "curl POST + curl -T (PUT)",
+      argv: (run) => ["bash", "-c", curlMonolithic, "_", a.url, uploadRepo(kind, "curl", run), file.path, file.digest],
+      cleanup: (run) => deleteBlob(a.url, uploadRepo(kind, "curl", run), file.digest)
+    },
+    maxRatio: 1.1,
+    targetText: "≤ 1.1× time",
+    registryPids: [a.pid],
+    runs
+  })
+  const bigNote = ": peak RSS against size"
   if (config.rows.has(1)) {
-    rows.push({
-      id: "1",
-      group: 1,
-      title: `blob download, verified, to a sink (${fmtBytes(config.blobBytes)})`,
-      bytes: config.blobBytes,
-      ours: { label: "ours: downloadBlob", argv: () => worker("download", a.url, blobRepo, blob.digest) },
-      peer: {
-        label: "curl | openssl dgst -sha256",
-        argv: () => ["bash", "-c", curlDownload, "_", `${a.url}/v2/${blobRepo}/blobs/${blob.digest}`],
-        check: (s) => s.stdout.includes(hex) ? undefined : "openssl printed another digest"
-      },
-      maxRatio: 1.0,
-      targetText: "≤ 1.0× time (≥ 1.0× throughput)",
-      registryPids: [a.pid]
-    })
-  }
-  if (config.rows.has(1) && big !== undefined) {
-    rows.push({
-      id: "1L",
-      group: 1,
-      title: `blob download, verified, to a sink (${fmtBytes(config.bigBytes)}: peak RSS against size)`,
-      bytes: config.bigBytes,
-      ours: { label: "ours: downloadBlob", argv: () => worker("download", a.url, "bench/big", big.digest) },
-      peer: {
-        label: "curl | openssl dgst -sha256",
-        argv: () => ["bash", "-c", curlDownload, "_", `${a.url}/v2/bench/big/blobs/${big.digest}`],
-        check: (s) => s.stdout.includes(big.digest.slice(7)) ? undefined : "openssl printed another digest"
-      },
-      maxRatio: 1.0,
-      targetText: "≤ 1.0× time (≥ 1.0× throughput)",
-      registryPids: [a.pid],
-      runs: config.bigRuns
-    })
+    rows.push(downloadRow("1", blob, blobRepo, config.blobBytes, ""))
+    if (big !== undefined) rows.push(downloadRow("1L", big, "bench/big", config.bigBytes, bigNote, config.bigRuns))
   }
   if (config.rows.has(2)) {
-    const repo = (kind: string, side: string, run: number) => `bench/${kind}-${side}-${run}`
-    rows.push({
-      id: "2a",
-      group: 2,
-      title: `blob upload streamed from a file, monolithic (${fmtBytes(config.blobBytes)})`,
-      bytes: config.blobBytes,
-      ours: {
-        label: "ours: uploadBlob(BlobFile.source, size)",
-        argv: (run) => worker("upload", a.url, repo("put", "ours", run), blob.path, blob.digest),
-        cleanup: (run) => deleteBlob(a.url, repo("put", "ours", run), blob.digest)
-      },
-      peer: {
-        label: "curl POST + curl -T (PUT)",
-        argv: (run) => ["bash", "-c", curlMonolithic, "_", a.url, repo("put", "curl", run), blob.path, blob.digest],
-        cleanup: (run) => deleteBlob(a.url, repo("put", "curl", run), blob.digest)
-      },
-      maxRatio: 1.1,
-      targetText: "≤ 1.1× time",
-      registryPids: [a.pid]
-    })
-    if (big !== undefined) {
-      rows.push({
-        id: "2L",
-        group: 2,
-        title: `blob upload streamed from a file, monolithic (${fmtBytes(config.bigBytes)}: peak RSS against size)`,
-        bytes: config.bigBytes,
-        ours: {
-          label: "ours: uploadBlob(BlobFile.source, size)",
-          argv: (run) => worker("upload", a.url, repo("bigput", "ours", run), big.path, big.digest),
-          cleanup: (run) => deleteBlob(a.url, repo("bigput", "ours", run), big.digest)
-        },
-        peer: {
-          label: "curl POST + curl -T (PUT)",
-          argv: (run) => ["bash", "-c", curlMonolithic, "_", a.url, repo("bigput", "curl", run), big.path, big.digest],
-          cleanup: (run) => deleteBlob(a.url, repo("bigput", "curl", run), big.digest)
-        },
-        maxRatio: 1.1,
-        targetText: "≤ 1.1× time",
-        registryPids: [a.pid],
-        runs: config.bigRuns
-      })
-    }
+    rows.push(uploadRow("2a", blob, "put", config.blobBytes, ""))
+    if (big !== undefined) rows.push(uploadRow("2L", big, "bigput", config.bigBytes, bigNote, config.bigRuns))
     rows.push({
       id: "2b",
       group: 2,
@@ -631,8 +613,8 @@ const makeRows = (
       ours: {
         label: `ours: uploadBlob(chunkSize ${fmtBytes(config.chunkBytes)})`,
         argv: (run) =>
-          worker("upload", a.url, repo("patch", "ours", run), blob.path, blob.digest, String(config.chunkBytes)),
-        cleanup: (run) => deleteBlob(a.url, repo("patch", "ours", run), blob.digest)
+          worker("upload", a.url, uploadRepo("patch", "ours", run), blob.path, blob.digest, String(config.chunkBytes)),
+        cleanup: (run) => deleteBlob(a.url, uploadRepo("patch", "ours", run), blob.digest)
       },
       peer: {
         label: "curl PATCH loop (dd | curl --data-binary @-)",
@@ -642,12 +624,12 @@ const makeRows = (
           curlChunked,
           "_",
           a.url,
-          repo("patch", "curl", run),
+          uploadRepo("patch", "curl", run),
           blob.path,
           blob.digest,
           String(config.chunkBytes)
         ],
-        cleanup: (run) => deleteBlob(a.url, repo("patch", "curl", run), blob.digest)
+        cleanup: (run) => deleteBlob(a.url, uploadRepo("patch", "curl", run), blob.digest)
       },
       maxRatio: 1.0,
       targetText: "≤ 1.0× time",
