@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 
 /**
@@ -90,6 +91,43 @@ export const reopenable = <E, R>(open: (offset: number) => Stream.Stream<Uint8Ar
  */
 export const fromBytes = (bytes: Uint8Array): BlobSource =>
   reopenable((offset) => offset >= bytes.length ? Stream.empty : Stream.make(bytes.subarray(offset)))
+
+/**
+ * The pieces joined into one array (one copy). For bodies that are held whole
+ * anyway (manifests, signed payloads, standard input); blobs move as streams.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ *
+ * BlobSource.concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]) // Uint8Array [1, 2, 3]
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => {
+  const list = Array.from(parts)
+  let size = 0
+  for (const part of list) size += part.length
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of list) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+/**
+ * Runs a byte stream and joins its pieces ({@link concatBytes}). Holds the
+ * whole stream in memory: for small bodies only.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const collectBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Effect.Effect<Uint8Array, E, R> =>
+  Effect.map(Stream.runCollect(stream), concatBytes)
 
 /**
  * Regroups a byte stream into pieces of exactly `size` bytes (the last one may be

@@ -15,6 +15,7 @@
  *
  * @since 0.1.0
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -144,15 +145,7 @@ const parseJson = (bytes: Uint8Array): Either.Either<unknown, unknown> =>
 
 const isObject = (u: unknown): u is { readonly [key: string]: unknown } => Predicate.isRecord(u)
 
-const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.length
-  }
-  return out
-}
+const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => BlobSource.concatBytes(parts)
 
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d
 

@@ -111,17 +111,7 @@ const uniqueRepository = (label: string): string => {
   return `contract/${label}-${suffix}`
 }
 
-const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Effect.Effect<Uint8Array, E, R> =>
-  Stream.runCollect(stream).pipe(Effect.map((chunks) => {
-    const parts = Chunk.toReadonlyArray(chunks)
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-    let offset = 0
-    for (const p of parts) {
-      out.set(p, offset)
-      offset += p.length
-    }
-    return out
-  }))
+const collect = BlobSource.collectBytes
 
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
   Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
@@ -225,12 +215,7 @@ export const suite = (target: Target): void => {
         const c = yield* client
         const repository = uniqueRepository("stream")
         const parts = [randomBytes(10_000), randomBytes(7), randomBytes(33_333)]
-        const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-        let offset = 0
-        for (const p of parts) {
-          whole.set(p, offset)
-          offset += p.length
-        }
+        const whole = BlobSource.concatBytes(parts)
         const digest = yield* Digest.sha256(whole)
         yield* c.uploadBlob(repository, digest, Stream.fromIterable(parts))
         const downloaded = yield* collect(c.downloadBlob(repository, digest))

@@ -21,6 +21,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SynchronizedRef from "effect/SynchronizedRef"
+import * as BlobSource from "../BlobSource.js"
 import type * as Credentials from "../Credentials.js"
 import * as RegistryError from "../RegistryError.js"
 import * as Auth from "./auth.js"
@@ -157,15 +158,7 @@ export const readBounded = (
         chunks.push(chunk)
         return Effect.void
       }),
-      Effect.map(() => {
-        const bytes = new Uint8Array(total)
-        let offset = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset)
-          offset += chunk.length
-        }
-        return bytes
-      })
+      Effect.map(() => BlobSource.concatBytes(chunks))
     )
   })
 

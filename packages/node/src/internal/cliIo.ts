@@ -1,3 +1,4 @@
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -86,13 +87,7 @@ export const nodeIo: Layer.Layer<Io> = Layer.sync(Io, () =>
       }
       const onEnd = () => {
         cleanup()
-        const out = new Uint8Array(size)
-        let at = 0
-        for (const p of parts) {
-          out.set(p, at)
-          at += p.length
-        }
-        resume(Effect.succeed(out))
+        resume(Effect.succeed(BlobSource.concatBytes(parts)))
       }
       const onError = (cause: unknown) => {
         cleanup()
@@ -129,16 +124,7 @@ export const memoryIo = (options?: {
     const out = yield* Ref.make<ReadonlyArray<Uint8Array>>([])
     const err = yield* Ref.make("")
     const input = options?.stdin === undefined ? new Uint8Array(0) : toBytes(options.stdin)
-    const concat = Effect.map(Ref.get(out), (parts) => {
-      const size = parts.reduce((n, p) => n + p.length, 0)
-      const bytes = new Uint8Array(size)
-      let at = 0
-      for (const p of parts) {
-        bytes.set(p, at)
-        at += p.length
-      }
-      return bytes
-    })
+    const concat = Effect.map(Ref.get(out), BlobSource.concatBytes)
     return {
       layer: Layer.succeed(
         Io,

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 
@@ -88,17 +89,7 @@ export const updateRepository = (
 })
 
 /** @internal */
-export const concatBytes = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let size = 0
-  for (const chunk of chunks) size += chunk.length
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
+export const concatBytes: (chunks: ReadonlyArray<Uint8Array>) => Uint8Array = BlobSource.concatBytes
 
 // ---------------------------------------------------------------------------
 // names, tags, digests
