@@ -1,3 +1,4 @@
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import type * as Descriptor from "@effect-registry/core/Descriptor"
 import * as Digest from "@effect-registry/core/Digest"
 import * as Manifest from "@effect-registry/core/Manifest"
@@ -13,7 +14,6 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as PlatformCommand from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -63,23 +63,29 @@ const parseBlobRef = (s: string) =>
       ? Effect.fail(bad(`${s}: expected REPOSITORY@DIGEST`))
       : Effect.succeed({ ref: r, digest: r.digest }))
 
+type Client = Effect.Effect.Success<ReturnType<CliEnv.Env["client"]>>
+
+/** Run `f` on the reference `parsed` yields, with the environment and the client for its registry. */
+const withRegistry = <P extends { readonly registry: string }, A, E, R, E1>(
+  g: CliEnv.Global,
+  parsed: Effect.Effect<P, E1>,
+  f: (env: CliEnv.Env, client: Client, ref: P) => Effect.Effect<A, E, R>
+) =>
+  Effect.flatMap(
+    parsed,
+    (ref) =>
+      withEnv(g, [ref.registry], (env) => Effect.flatMap(env.client(ref.registry), (client) => f(env, client, ref)))
+  )
+
 /** Run `f` on the blob `host/repository@digest` named by `s`, with the client for its registry. */
 const withBlob = <A, E, R>(
   g: CliEnv.Global,
   s: string,
-  f: (
-    env: CliEnv.Env,
-    client: Effect.Effect.Success<ReturnType<CliEnv.Env["client"]>>,
-    repository: string,
-    digest: Digest.Digest
-  ) => Effect.Effect<A, E, R>
+  f: (env: CliEnv.Env, client: Client, repository: string, digest: Digest.Digest) => Effect.Effect<A, E, R>
 ) =>
   Effect.flatMap(
     parseBlobRef(s),
-    ({ digest, ref }) =>
-      withEnv(g, [ref.registry], (env) =>
-        Effect.flatMap(env.client(ref.registry), (client) =>
-          f(env, client, ref.repository, digest)))
+    ({ digest, ref }) => withRegistry(g, Effect.succeed(ref), (env, client) => f(env, client, ref.repository, digest))
   )
 
 /** A registry host (`host[:port]`), an `https://` prefix and trailing slashes removed. */
@@ -138,17 +144,7 @@ const imageManifest = (
     return yield* client.getManifest(ref.repository, chosen.value.digest)
   })
 
-const collect = <E, R>(stream: Stream.Stream<Uint8Array, E, R>) =>
-  Effect.map(Stream.runCollect(stream), (chunks) => {
-    const parts = Chunk.toReadonlyArray(chunks)
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-    let at = 0
-    for (const p of parts) {
-      out.set(p, at)
-      at += p.length
-    }
-    return out
-  })
+const collect = BlobSource.collectBytes
 
 const decodeJson = (bytes: Uint8Array, what: string) =>
   Effect.try({
@@ -211,14 +207,12 @@ const tags = Command.make(
   "tags",
   { global: g, repo: Args.text({ name: "REPO" }) },
   ({ global, repo }) =>
-    Effect.flatMap(parseRepo(repo), (r) =>
-      withEnv(global, [r.registry], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
-          yield* client.tagsStream(r.repository).pipe(
-            Stream.runForEach((tag) => result(env, tag, { repository: r.repository, tag }))
-          )
-        })))
+    withRegistry(global, parseRepo(repo), (env, client, r) =>
+      Effect.gen(function*() {
+        yield* client.tagsStream(r.repository).pipe(
+          Stream.runForEach((tag) => result(env, tag, { repository: r.repository, tag }))
+        )
+      }))
 ).pipe(Command.withDescription("List the tags of REPO (host/repository)"))
 
 const manifest = Command.make(
@@ -229,40 +223,36 @@ const manifest = Command.make(
     pretty: Options.boolean("pretty").pipe(Options.withDescription("Indent the JSON (the bytes then differ)"))
   },
   ({ global, pretty, ref }) =>
-    Effect.flatMap(parseRef(ref), (r) =>
-      withEnv(global, [r.registry], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
-          const m = yield* client.getManifest(r.repository, Reference.manifestReference(r))
-          if (global.json) {
-            const parsed = yield* decodeJson(m.bytes, "the manifest")
-            yield* result(env, "", {
-              reference: Reference.format(r),
-              digest: m.digest,
-              mediaType: m.mediaType,
-              size: m.bytes.length,
-              manifest: parsed
-            })
-          } else if (pretty) {
-            const parsed = yield* decodeJson(m.bytes, "the manifest")
-            yield* env.io.stdout(JSON.stringify(parsed, null, 2) + "\n")
-          } else {
-            yield* env.io.stdout(m.bytes)
-          }
-        })))
+    withRegistry(global, parseRef(ref), (env, client, r) =>
+      Effect.gen(function*() {
+        const m = yield* client.getManifest(r.repository, Reference.manifestReference(r))
+        if (global.json) {
+          const parsed = yield* decodeJson(m.bytes, "the manifest")
+          yield* result(env, "", {
+            reference: Reference.format(r),
+            digest: m.digest,
+            mediaType: m.mediaType,
+            size: m.bytes.length,
+            manifest: parsed
+          })
+        } else if (pretty) {
+          const parsed = yield* decodeJson(m.bytes, "the manifest")
+          yield* env.io.stdout(JSON.stringify(parsed, null, 2) + "\n")
+        } else {
+          yield* env.io.stdout(m.bytes)
+        }
+      }))
 ).pipe(Command.withDescription("Print the manifest of REF: its exact bytes (or --pretty, or --json with digest)"))
 
 const digest = Command.make(
   "digest",
   { global: g, ref: Args.text({ name: "REF" }) },
   ({ global, ref }) =>
-    Effect.flatMap(parseRef(ref), (r) =>
-      withEnv(global, [r.registry], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
-          const d = yield* client.manifestDigest(r.repository, Reference.manifestReference(r))
-          yield* result(env, d, { reference: Reference.format(r), digest: d })
-        })))
+    withRegistry(global, parseRef(ref), (env, client, r) =>
+      Effect.gen(function*() {
+        const d = yield* client.manifestDigest(r.repository, Reference.manifestReference(r))
+        yield* result(env, d, { reference: Reference.format(r), digest: d })
+      }))
 ).pipe(Command.withDescription("Print the digest of the manifest of REF"))
 
 const config = Command.make(
@@ -345,30 +335,28 @@ const blobPut = Command.make(
     )
   },
   ({ chunkSize, file, global, repo }) =>
-    Effect.flatMap(parseRepo(repo), (r) =>
-      withEnv(global, [r.registry], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
-          const { digest: d, size } = yield* BlobFile.digest(file).pipe(Effect.provide(NodeHash.layer))
-          const source = yield* BlobFile.source(file)
-          yield* Progress.emit({ _tag: "BlobStart", digest: d, bytes: 0, total: size })
-          const tracked = {
-            _tag: "Reopenable" as const,
-            open: (offset: number) => source.open(offset).pipe(Progress.track({ digest: d, total: size, offset }))
-          }
-          const uploaded = yield* client.uploadBlob(r.repository, d, tracked, {
-            size,
-            ...(Option.isSome(chunkSize) ? { chunkSize: chunkSize.value } : {})
-          })
-          yield* Progress.emit({
-            _tag: "BlobDone",
-            digest: d,
-            bytes: uploaded.skipped ? 0 : size,
-            total: size,
-            outcome: uploaded.skipped ? "Existed" : "Transferred"
-          })
-          yield* result(env, d, { digest: d, size, skipped: uploaded.skipped })
-        })))
+    withRegistry(global, parseRepo(repo), (env, client, r) =>
+      Effect.gen(function*() {
+        const { digest: d, size } = yield* BlobFile.digest(file).pipe(Effect.provide(NodeHash.layer))
+        const source = yield* BlobFile.source(file)
+        yield* Progress.emit({ _tag: "BlobStart", digest: d, bytes: 0, total: size })
+        const tracked = {
+          _tag: "Reopenable" as const,
+          open: (offset: number) => source.open(offset).pipe(Progress.track({ digest: d, total: size, offset }))
+        }
+        const uploaded = yield* client.uploadBlob(r.repository, d, tracked, {
+          size,
+          ...(Option.isSome(chunkSize) ? { chunkSize: chunkSize.value } : {})
+        })
+        yield* Progress.emit({
+          _tag: "BlobDone",
+          digest: d,
+          bytes: uploaded.skipped ? 0 : size,
+          total: size,
+          outcome: uploaded.skipped ? "Existed" : "Transferred"
+        })
+        yield* result(env, d, { digest: d, size, skipped: uploaded.skipped })
+      }))
 ).pipe(Command.withDescription("Upload FILE as a blob of REPO (host/repository); prints its digest"))
 
 const blobHead = Command.make(
@@ -573,14 +561,12 @@ const deleteCommand = Command.make(
   "delete",
   { global: g, ref: Args.text({ name: "REF" }) },
   ({ global, ref }) =>
-    Effect.flatMap(parseRef(ref), (r) =>
-      withEnv(global, [r.registry], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
-          const d = yield* resolveDigest(client, r)
-          yield* client.deleteManifest(r.repository, d)
-          yield* result(env, `deleted ${d}`, { reference: Reference.format(r), digest: d, deleted: true })
-        })))
+    withRegistry(global, parseRef(ref), (env, client, r) =>
+      Effect.gen(function*() {
+        const d = yield* resolveDigest(client, r)
+        yield* client.deleteManifest(r.repository, d)
+        yield* result(env, `deleted ${d}`, { reference: Reference.format(r), digest: d, deleted: true })
+      }))
 ).pipe(Command.withDescription("Delete the manifest of REF (a tag is resolved to its digest first)"))
 
 const referrers = Command.make(
@@ -594,21 +580,19 @@ const referrers = Command.make(
     )
   },
   ({ artifactType, global, ref }) =>
-    Effect.flatMap(parseRef(ref), (r) =>
-      withEnv(global, [r.registry], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
-          const d = yield* resolveDigest(client, r)
-          const found = yield* client.referrers(r.repository, d, {
-            artifactType: Option.getOrUndefined(artifactType)
-          })
-          yield* Effect.forEach(found, (entry) =>
-            result(
-              env,
-              `${entry.digest} ${entry.artifactType ?? entry.mediaType} ${entry.size}`,
-              { subject: d, ...descriptorJson(entry) }
-            ), { discard: true })
-        })))
+    withRegistry(global, parseRef(ref), (env, client, r) =>
+      Effect.gen(function*() {
+        const d = yield* resolveDigest(client, r)
+        const found = yield* client.referrers(r.repository, d, {
+          artifactType: Option.getOrUndefined(artifactType)
+        })
+        yield* Effect.forEach(found, (entry) =>
+          result(
+            env,
+            `${entry.digest} ${entry.artifactType ?? entry.mediaType} ${entry.size}`,
+            { subject: d, ...descriptorJson(entry) }
+          ), { discard: true })
+      }))
 ).pipe(Command.withDescription("List the manifests that refer to REF (referrers API or tag fallback)"))
 
 const sign = Command.make(
