@@ -186,7 +186,12 @@ const writeAllAt = (
       rest.push(skip > 0 ? piece.subarray(skip) : piece)
       skip = 0
     }
-    return rest.length === 0 ? Effect.void : writeAllAt(fd, rest, position + written)
+    if (rest.length === 0) return Effect.void
+    // a write that moved nothing and reported no error would otherwise be retried forever
+    if (written === 0) {
+      return Effect.fail(Object.assign(new Error("the file system accepted no bytes"), { code: "EIO" }))
+    }
+    return writeAllAt(fd, rest, position + written)
   }))
 
 /**
