@@ -310,7 +310,8 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
       if (staticCredentials._tag === "Anonymous") return Effect.succeed(staticCredentials)
       return Effect.map(
         boundRegistry(url),
-        (registry) => registry !== undefined && registry === Origin.registryOf(url) ? staticCredentials : Creds.anonymous
+        (registry) =>
+          registry !== undefined && registry === Origin.registryOf(url) ? staticCredentials : Creds.anonymous
       )
     }
     const host = url.host
@@ -459,7 +460,10 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
 
     if (Challenge.isBasic(chosen)) {
       if (credentials._tag !== "Basic") {
-        return yield* fail("MissingCredentials", (yield* notBound(url)) ?? "the registry asks for a username and password")
+        return yield* fail(
+          "MissingCredentials",
+          (yield* notBound(url)) ?? "the registry asks for a username and password"
+        )
       }
       if (sent === "basic") return yield* fail("RejectedCredentials")
       yield* updateMap(challenges, url.origin, { _tag: "Basic" } as const)

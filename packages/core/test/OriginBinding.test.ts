@@ -89,7 +89,9 @@ describe("AuthService: credentials are bound to one registry", () => {
         // the first registry that asks binds the credentials
         yield* auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Basic realm="r"`), [])
         assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/app/tags/list`), `Basic ${SECRETS[3]}`)
-        const exit = yield* Effect.exit(auth.challenge(unauthorized(`${OTHER}/v2/app/tags/list`, `Basic realm="r"`), pull))
+        const exit = yield* Effect.exit(
+          auth.challenge(unauthorized(`${OTHER}/v2/app/tags/list`, `Basic realm="r"`), pull)
+        )
         assert.isTrue(Exit.isFailure(exit))
         if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
           const error = exit.cause.error
@@ -131,60 +133,76 @@ describe("AuthService: credentials are bound to one registry", () => {
   }
 
   it.effect("with `registry` set, a first challenge from another origin does not take the credentials", () =>
-    withAuth(tokens(), { credentials: Credentials.basic("alice", PASSWORD), registry: REGISTRY }, (auth, calls) =>
-      Effect.gen(function*() {
-        const exit = yield* Effect.exit(auth.challenge(unauthorized(`${OTHER}/v2/`, `Basic realm="r"`), []))
-        assert.isTrue(Exit.isFailure(exit))
-        yield* auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Basic realm="r"`), [])
-        assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/`), `Basic ${SECRETS[3]}`)
-        assert.isUndefined(yield* authorizationFor(auth, `${OTHER}/v2/`))
-        assert.strictEqual(calls.length, 0)
-      })))
+    withAuth(
+      tokens(),
+      { credentials: Credentials.basic("alice", PASSWORD), registry: REGISTRY },
+      (auth, calls) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(auth.challenge(unauthorized(`${OTHER}/v2/`, `Basic realm="r"`), []))
+          assert.isTrue(Exit.isFailure(exit))
+          yield* auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Basic realm="r"`), [])
+          assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/`), `Basic ${SECRETS[3]}`)
+          assert.isUndefined(yield* authorizationFor(auth, `${OTHER}/v2/`))
+          assert.strictEqual(calls.length, 0)
+        })
+    ))
 
   it.effect("Docker Hub's host names are one registry; look-alikes and plain http are not", () =>
-    withAuth(tokens(), { credentials: Credentials.basic("alice", PASSWORD), registry: "docker.io" }, (auth) =>
-      Effect.gen(function*() {
-        for (const host of ["registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"]) {
-          const url = `https://${host}/v2/`
-          yield* auth.challenge(unauthorized(url, `Basic realm="r"`), [])
-          assert.strictEqual(yield* authorizationFor(auth, url), `Basic ${SECRETS[3]}`, host)
-        }
-        for (const url of ["http://registry-1.docker.io/v2/", "https://registry-1.docker.io.evil.test/v2/"]) {
-          assert.isTrue(Exit.isFailure(yield* Effect.exit(auth.challenge(unauthorized(url, `Basic realm="r"`), []))))
-          assert.isUndefined(yield* authorizationFor(auth, url), url)
-        }
-      })))
+    withAuth(
+      tokens(),
+      { credentials: Credentials.basic("alice", PASSWORD), registry: "docker.io" },
+      (auth) =>
+        Effect.gen(function*() {
+          for (const host of ["registry-1.docker.io", "index.docker.io", "docker.io", "registry.hub.docker.com"]) {
+            const url = `https://${host}/v2/`
+            yield* auth.challenge(unauthorized(url, `Basic realm="r"`), [])
+            assert.strictEqual(yield* authorizationFor(auth, url), `Basic ${SECRETS[3]}`, host)
+          }
+          for (const url of ["http://registry-1.docker.io/v2/", "https://registry-1.docker.io.evil.test/v2/"]) {
+            assert.isTrue(Exit.isFailure(yield* Effect.exit(auth.challenge(unauthorized(url, `Basic realm="r"`), []))))
+            assert.isUndefined(yield* authorizationFor(auth, url), url)
+          }
+        })
+    ))
 
   it.effect("an https registry's plain-http realm is refused, on its own origin or another; nothing is sent", () =>
-    withAuth(tokens(), { credentials: Credentials.basic("alice", PASSWORD), registry: REGISTRY }, (auth, calls) =>
-      Effect.gen(function*() {
-        for (const realm of ["http://registry.test/token", "http://auth.test/token"]) {
-          const exit = yield* Effect.exit(
-            auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Bearer realm="${realm}"`), pull)
-          )
-          assert.isTrue(Exit.isFailure(exit))
-          if (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "Unauthorized") {
-            assert.strictEqual(exit.cause.error.reason, "InsecureRealm")
+    withAuth(
+      tokens(),
+      { credentials: Credentials.basic("alice", PASSWORD), registry: REGISTRY },
+      (auth, calls) =>
+        Effect.gen(function*() {
+          for (const realm of ["http://registry.test/token", "http://auth.test/token"]) {
+            const exit = yield* Effect.exit(
+              auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Bearer realm="${realm}"`), pull)
+            )
+            assert.isTrue(Exit.isFailure(exit))
+            if (Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag === "Unauthorized") {
+              assert.strictEqual(exit.cause.error.reason, "InsecureRealm")
+            }
           }
-        }
-        assert.strictEqual(calls.length, 0)
-      })))
+          assert.strictEqual(calls.length, 0)
+        })
+    ))
 })
 
 describe("AuthService: a token's announced lifetime is clamped", () => {
   it.effect("expires_in 1e308 gives a token used for hours (not fetched per request), refreshed within 2 days", () =>
-    withAuth(tokens({ expires_in: 1e308 }), { credentials: Credentials.basic("alice", PASSWORD) }, (auth, calls) =>
-      Effect.gen(function*() {
-        yield* auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Bearer realm="https://auth.test/token"`), pull)
-        for (let i = 0; i < 10; i++) {
-          yield* TestClock.adjust("1 hour")
-          assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/`), "Bearer anon-or-granted-1")
-        }
-        assert.strictEqual(calls.length, 1)
-        yield* TestClock.adjust("2 days")
-        assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/`), "Bearer anon-or-granted-2")
-        assert.strictEqual(calls.length, 2)
-      })))
+    withAuth(
+      tokens({ expires_in: 1e308 }),
+      { credentials: Credentials.basic("alice", PASSWORD) },
+      (auth, calls) =>
+        Effect.gen(function*() {
+          yield* auth.challenge(unauthorized(`${REGISTRY}/v2/`, `Bearer realm="https://auth.test/token"`), pull)
+          for (let i = 0; i < 10; i++) {
+            yield* TestClock.adjust("1 hour")
+            assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/`), "Bearer anon-or-granted-1")
+          }
+          assert.strictEqual(calls.length, 1)
+          yield* TestClock.adjust("2 days")
+          assert.strictEqual(yield* authorizationFor(auth, `${REGISTRY}/v2/`), "Bearer anon-or-granted-2")
+          assert.strictEqual(calls.length, 2)
+        })
+    ))
 
   for (const expiresIn of [0, -5, "1e999", "NaN", null, "9".repeat(400)]) {
     it.effect(`expires_in ${JSON.stringify(expiresIn).slice(0, 12)} counts as the default 60 seconds`, () =>

@@ -55,7 +55,12 @@ const origin = (answer: Answer, tls?: { readonly key: string; readonly cert: str
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
         req.on("end", () => {
           const body = Buffer.concat(chunks).toString("latin1")
-          received.push({ method: req.method ?? "", url: req.url ?? "", authorization: req.headers.authorization, body })
+          received.push({
+            method: req.method ?? "",
+            url: req.url ?? "",
+            authorization: req.headers.authorization,
+            body
+          })
           answer(req, res, body)
         })
       }
@@ -123,7 +128,18 @@ const certificate = Effect.acquireRelease(
     const cert = path.join(dir, "cert.pem")
     ChildProcess.execFileSync("openssl", [
       ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-      ...["-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+      ...[
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1"
+      ]
     ], { stdio: "ignore", timeout: 30_000 })
     return { dir, key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") }
   }),
@@ -265,11 +281,16 @@ describe("another origin asking for a token", () => {
     it.live(`a blob redirect to an origin whose Bearer realm is its own: it never sees ${kind}`, () =>
       Effect.gen(function*() {
         const other = yield* origin(greedy("bearer"))
-        const reg = yield* origin(registry(credentials._tag === "Basic" ? "basic" : "bearer", (req, res) => {
-          if (!(req.url ?? "").includes("/blobs/")) return false
-          reply(res, 307, { location: `${other.url}/v2/app/blobs/${digest}` })
-          return true
-        }, () => `${tokenServer.url}/token`, credentials._tag === "Bearer" ? STATIC : GRANTED))
+        const reg = yield* origin(registry(
+          credentials._tag === "Basic" ? "basic" : "bearer",
+          (req, res) => {
+            if (!(req.url ?? "").includes("/blobs/")) return false
+            reply(res, 307, { location: `${other.url}/v2/app/blobs/${digest}` })
+            return true
+          },
+          () => `${tokenServer.url}/token`,
+          credentials._tag === "Bearer" ? STATIC : GRANTED
+        ))
         // the registry's own token server, on a third origin: grants whatever it is asked
         const tokenServer = yield* origin((_req, res) =>
           reply(res, 200, {}, JSON.stringify({ token: GRANTED, expires_in: 300 }))
@@ -281,7 +302,9 @@ describe("another origin asking for a token", () => {
         assert.isTrue(other.received.every((r) => !r.url.startsWith("/token")))
         assertNothingSecret(other.received)
         // while the registry got the credentials (or the token they bought)
-        const expected = credentials._tag === "Basic" ? BASIC : `Bearer ${credentials._tag === "Bearer" ? STATIC : GRANTED}`
+        const expected = credentials._tag === "Basic"
+          ? BASIC
+          : `Bearer ${credentials._tag === "Bearer" ? STATIC : GRANTED}`
         assert.isTrue(reg.received.some((r) => r.url.includes("/blobs/") && r.authorization === expected))
       }).pipe(Effect.scoped))
   }
