@@ -12,16 +12,13 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
-import * as fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
 import * as NodeRegistry from "../src/NodeRegistry.js"
+import { selfSignedCertificate } from "./support/selfSigned.js"
 
 const USER = "alice"
 const PASSWORD = "origin-binding-Pa55w0rd"
@@ -121,30 +118,7 @@ const registry = (
 }
 
 // A self-signed certificate for 127.0.0.1 (both https origins of a test use it).
-const certificate = Effect.acquireRelease(
-  Effect.sync(() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "origin-tls-"))
-    const key = path.join(dir, "key.pem")
-    const cert = path.join(dir, "cert.pem")
-    ChildProcess.execFileSync("openssl", [
-      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-      ...[
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1"
-      ]
-    ], { stdio: "ignore", timeout: 30_000 })
-    return { dir, key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") }
-  }),
-  ({ dir }) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const certificate = selfSignedCertificate
 
 // Every URL the client asked for, token requests included (the HttpClient itself is wrapped).
 const recordingHttp = (urls: Array<string>, http: NodeHttp.Options) =>
@@ -194,15 +168,18 @@ const assertNothingSecret = (received: ReadonlyArray<Received>) => {
 const bytes = new TextEncoder().encode("blob bytes for the origin binding tests")
 const digest = `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`
 
+// Tags of `app` whose next page is said to be on `other`.
+const tagsLinkingTo = (other: Origin) => (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+  if (!(req.url ?? "").startsWith("/v2/app/tags/list")) return false
+  reply(res, 200, { link: `<${other.url}/v2/app/tags/list?last=a>; rel="next"` }, `{"tags":["a"]}`)
+  return true
+}
+
 describe("Link on another origin", () => {
   it.live("a tags page whose next Link points at another origin answering 401 Basic: refused, it gets nothing", () =>
     Effect.gen(function*() {
       const other = yield* origin(greedy("basic"))
-      const reg = yield* origin(registry("basic", (req, res) => {
-        if (!(req.url ?? "").startsWith("/v2/app/tags/list")) return false
-        reply(res, 200, { link: `<${other.url}/v2/app/tags/list?last=a>; rel="next"` }, `{"tags":["a"]}`)
-        return true
-      }))
+      const reg = yield* origin(registry("basic", tagsLinkingTo(other)))
       const exit = yield* run(client(reg.url, Credentials.basic(USER, PASSWORD)), (c) => c.tags("app"))
       assertRefused(exit, "UnexpectedResponse", "ForeignOrigin")
       assert.strictEqual(other.received.length, 0)
@@ -381,11 +358,7 @@ describe("NodeRegistry.layer binds its credentials to its url", () => {
   it.live("username and password go to the registry only; a Link to another origin is refused", () =>
     Effect.gen(function*() {
       const other = yield* origin(greedy("basic"))
-      const reg = yield* origin(registry("basic", (req, res) => {
-        if (!(req.url ?? "").startsWith("/v2/app/tags/list")) return false
-        reply(res, 200, { link: `<${other.url}/v2/app/tags/list?last=a>; rel="next"` }, `{"tags":["a"]}`)
-        return true
-      }))
+      const reg = yield* origin(registry("basic", tagsLinkingTo(other)))
       const layer = NodeRegistry.layer({
         url: reg.url,
         username: USER,
