@@ -291,7 +291,10 @@ export const push = (
       const sources = yield* Effect.forEach(graph.blobs, (blob) =>
         Effect.gen(function*() {
           const path = Files.blobPath(dir, blob.digest)
-          const kind = yield* Effect.mapError(Files.blobKind(dir, blob.digest), fromFailure)
+          const kind = yield* Effect.mapError(
+            Files.blobKind(dir, blob.digest),
+            (failure) => new OciLayoutError({ ...failure, digest: blob.digest })
+          )
           if (kind === "Absent") {
             return yield* new OciLayoutError({ reason: "BlobMissing", path, digest: blob.digest })
           }
