@@ -313,7 +313,9 @@ export const push = (
       yield* Effect.forEach(sources, ({ blob, source }) =>
         Tally.transfer(tally, blob.digest, source.size, (wrap) =>
           client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), { size: source.size }).pipe(
-            Effect.map((result) => result.skipped ? "Existed" : result.mounted ? "Mounted" : "Transferred")
+            Effect.map((result) =>
+              result.skipped ? "Existed" : result.mounted ? "Mounted" : "Transferred"
+            )
           )), { concurrency, discard: true })
       for (const m of graph.manifests) {
         if (m === top) {

@@ -411,7 +411,9 @@ describe("CLI push of a hostile layout tar", () => {
         ["absolute", [...tarEntriesOf(layout), { name: absolute, type: "file", bytes: json(1) }]],
         [
           "hardlink-absolute",
-          tarEntriesOf(layout).map((e) => e.name === layerName ? { name: e.name, type: "hardlink", link: secret.file } : e)
+          tarEntriesOf(layout).map((e) =>
+            e.name === layerName ? { name: e.name, type: "hardlink", link: secret.file } : e
+          )
         ],
         [
           "hardlink-dotdot",
@@ -487,7 +489,11 @@ describe("OciLayout pull over existing files", () => {
         assert.isFalse(fs.lstatSync(file).isSymbolicLink(), d.digest)
         assert.strictEqual(sha(fs.readFileSync(file)), d.digest)
       }
-      assert.deepStrictEqual(new Uint8Array(fs.readFileSync(secret.file)), secret.bytes, "the outside file is untouched")
+      assert.deepStrictEqual(
+        new Uint8Array(fs.readFileSync(secret.file)),
+        secret.bytes,
+        "the outside file is untouched"
+      )
       const outcomes = new Map(
         events.filter((e): e is Progress.BlobDone => e._tag === "BlobDone").map((e) => [e.digest, e.outcome])
       )

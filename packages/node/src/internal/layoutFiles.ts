@@ -72,7 +72,9 @@ export const readBounded = (path: string, maxBytes: number): Effect.Effect<Optio
   Effect.scoped(Effect.flatMap(SafeFile.open(path, { follow: false }), (opened) => SafeFile.readAll(opened, maxBytes)))
     .pipe(
       Effect.map(Option.some),
-      Effect.catchAll((f) => f._tag === "NotFound" ? Effect.succeed(Option.none()) : Effect.fail(fromOpen(path, maxBytes)(f)))
+      Effect.catchAll((f) =>
+        f._tag === "NotFound" ? Effect.succeed(Option.none()) : Effect.fail(fromOpen(path, maxBytes)(f))
+      )
     )
 
 const readText = (path: string, maxBytes: number): Effect.Effect<Option.Option<string>, Failure> =>
