@@ -1,5 +1,5 @@
-import { AuthService, Digest, MediaType, RegistryClient } from "@effect-registry/core"
-import { Cli, NodeHash, NodeRegistry, OciLayout, Progress } from "@effect-registry/node"
+import { Digest, MediaType, RegistryClient } from "@effect-registry/core"
+import { Cli, NodeRegistry, OciLayout, Progress } from "@effect-registry/node"
 import { InMemoryRegistry } from "@effect-registry/testing"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -13,46 +13,17 @@ import * as Crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
+import { type Desc, InMemory, json, putBlob, sha, writeLayout } from "./support/layouts.js"
+import * as Layouts from "./support/layouts.js"
 
 // Hostile layouts (directories and tars): nothing outside the layout is ever read and sent, no blob leaves the
 // machine before its size and digest are checked, and a pull never trusts a blob file already in the layout.
 
-const sha = (bytes: Uint8Array) => `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`
-const json = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
-
 const MARKER = "SECRET-MARKER-7f3a9c1e"
 
-interface Desc {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-}
-
 const blobFile = (dir: string, digest: string) => path.join(dir, "blobs", "sha256", digest.slice(7))
-
-const putBlob = (dir: string, mediaType: string, bytes: Uint8Array): Desc => {
-  const digest = sha(bytes)
-  fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true })
-  fs.writeFileSync(blobFile(dir, digest), bytes)
-  return { mediaType, digest, size: bytes.length }
-}
-
-const writeLayout = (dir: string, entries: ReadonlyArray<{ readonly desc: Desc; readonly ref?: string }>) => {
-  fs.writeFileSync(path.join(dir, "oci-layout"), "{\"imageLayoutVersion\": \"1.0.0\"}")
-  fs.writeFileSync(
-    path.join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: entries.map(({ desc, ref }) => ({
-        ...desc,
-        ...(ref !== undefined ? { annotations: { "org.opencontainers.image.ref.name": ref } } : {})
-      }))
-    })
-  )
-}
 
 /** An image whose layers are the given bytes (the first one may be the bytes of a secret file). */
 const makeImage = (dir: string, layerBytes: ReadonlyArray<Uint8Array>) => {
@@ -69,10 +40,7 @@ const makeImage = (dir: string, layerBytes: ReadonlyArray<Uint8Array>) => {
 
 const gzipRandom = (n: number) => new Uint8Array(zlib.gzipSync(Crypto.randomBytes(n)))
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "hostile-layout-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = Layouts.tempDir("hostile-layout-")
 
 /** A file outside every layout, holding the marker; its bytes must never reach the network. */
 const secretFile = (dir: string, size = 50_000) => {
@@ -448,11 +416,6 @@ describe("CLI push of a hostile layout tar", () => {
 // --- pull into a layout that already holds files ---------------------------------------------------------------------
 
 describe("OciLayout pull over existing files", () => {
-  const InMemory = RegistryClient.layer({ url: "http://registry.test" }).pipe(
-    Layer.provideMerge(Layer.mergeAll(AuthService.anonymous, NodeHash.layer)),
-    Layer.provideMerge(InMemoryRegistry.layer())
-  )
-
   it.scoped("blobs of the right size with wrong bytes, or symlinks, are downloaded again and replaced", () =>
     Effect.gen(function*() {
       const client = yield* RegistryClient.RegistryClient
