@@ -7,11 +7,10 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Net from "node:net"
-import { describe } from "./internal/failure.js"
+import { listenLoopback } from "./internal/listen.js"
 
 /**
  * Options of {@link make}.
@@ -116,28 +115,7 @@ export const make = (options: Options): Effect.Effect<Running, ConnectionCounter
       remote.on("close", () => client.destroy())
     })
     const port = yield* Effect.acquireRelease(
-      Effect.async<number, ConnectionCounterError>((resume) => {
-        server.once("error", (cause) =>
-          resume(
-            Effect.fail(
-              new ConnectionCounterError({ reason: "Listen", message: `cannot listen: ${describe(cause)}`, cause })
-            )
-          ))
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address()
-          const port = typeof address === "object" && address !== null ? address.port : 0
-          resume(
-            port > 0
-              ? Effect.succeed(port)
-              : Effect.fail(new ConnectionCounterError({ reason: "Listen", message: "could not read the port" }))
-          )
-        })
-      }).pipe(
-        Effect.timeoutFail({
-          duration: Duration.seconds(10),
-          onTimeout: () => new ConnectionCounterError({ reason: "Listen", message: "did not listen within 10 s" })
-        })
-      ),
+      listenLoopback(server, (message, cause) => new ConnectionCounterError({ reason: "Listen", message, cause })),
       () =>
         Effect.sync(() => {
           server.close()
