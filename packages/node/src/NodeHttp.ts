@@ -16,6 +16,7 @@ import * as Undici from "@effect/platform-node/Undici"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
@@ -402,6 +403,11 @@ export const bodyStream = <E>(
     )
   })
 
+const bareUrl = (url: string): string => {
+  const at = url.search(/[?#]/)
+  return (at < 0 ? url : url.slice(0, at)).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1")
+}
+
 const withBodyStream = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number
@@ -410,9 +416,12 @@ const withBodyStream = (
   if (response.request.method === "HEAD") return response
   const body = undiciBody(response)
   if (body === undefined || !Predicate.hasProperty(response, "original")) return response
+  // The error names a bare request (method, and URL without query): its message may be logged, and neither
+  // the headers nor a presigned query belong there.
+  const request = HttpClientRequest.make(response.request.method)(bareUrl(response.request.url))
   const stream = bodyStream(
     body,
-    (cause) => new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause }),
+    (cause) => new HttpClientError.ResponseError({ request, response, reason: "Decode", cause }),
     limit
   )
   // Everything else (status, headers, text, json, the abort of the request when the stream ends) stays the

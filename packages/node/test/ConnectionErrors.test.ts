@@ -3,8 +3,8 @@
 // ending in a TransportError whose `kind` and `code` say what failed and whose message names the fix. The
 // first request of a client (its ping) is not retried on a refused connection or a misaddressed registry.
 import * as AuthService from "@effect-registry/core/AuthService"
-import type * as RegistryError from "@effect-registry/core/RegistryError"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
+import type * as RegistryError from "@effect-registry/core/RegistryError"
 import * as RetryPolicy from "@effect-registry/core/RetryPolicy"
 import { RealRegistry } from "@effect-registry/testing"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -52,7 +52,9 @@ const closedPort = Effect.gen(function*() {
       resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0))
     })
   })
-  yield* Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+  yield* Effect.async<void>((resume) => {
+    server.close(() => resume(Effect.void))
+  })
   return port
 })
 
@@ -229,20 +231,24 @@ describe("connection failures name the URL, the kind of failure and the fix", ()
 })
 
 describe("against distribution's own TLS (Debian's docker-registry)", () => {
-  it.live("addressed over plain http it answers 400: TlsOnPlainHttp; without its CA: TlsUnknownCa", () =>
-    Effect.gen(function*() {
-      const registry = yield* RealRegistry.make({ mode: "tls" })
-      const plain = yield* connect(registry.url.replace(/^https:/, "http:"))
-      const first = transportError(plain.exit)
-      assert.strictEqual(first.kind, "TlsOnPlainHttp")
-      assert.include(first.message, "--plain-http")
-      assert.strictEqual(plain.sent.requests, 1)
+  it.live(
+    "addressed over plain http it answers 400: TlsOnPlainHttp; without its CA: TlsUnknownCa",
+    () =>
+      Effect.gen(function*() {
+        const registry = yield* RealRegistry.make({ mode: "tls" })
+        const plain = yield* connect(registry.url.replace(/^https:/, "http:"))
+        const first = transportError(plain.exit)
+        assert.strictEqual(first.kind, "TlsOnPlainHttp")
+        assert.include(first.message, "--plain-http")
+        assert.strictEqual(plain.sent.requests, 1)
 
-      const untrusted = yield* connect(registry.url)
-      const second = transportError(untrusted.exit)
-      assert.strictEqual(second.kind, "TlsUnknownCa")
-      assert.strictEqual(second.code, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
-      assert.include(second.message, "--ca-file")
-      assert.strictEqual(untrusted.sent.requests, 1)
-    }).pipe(Effect.scoped), 120_000)
+        const untrusted = yield* connect(registry.url)
+        const second = transportError(untrusted.exit)
+        assert.strictEqual(second.kind, "TlsUnknownCa")
+        assert.strictEqual(second.code, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
+        assert.include(second.message, "--ca-file")
+        assert.strictEqual(untrusted.sent.requests, 1)
+      }).pipe(Effect.scoped),
+    120_000
+  )
 })

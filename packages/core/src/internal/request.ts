@@ -19,6 +19,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -370,8 +371,8 @@ const spanHeaders = (headers: Headers.Headers, names: ReadonlyArray<string | Reg
   const out: Record<string, string> = {}
   for (const name in redacted) {
     const value = String(redacted[name])
-    // a Location may be a presigned URL: only its origin and path are recorded
-    out[`${prefix}.${name}`] = urlHeaders.has(name) ? scrubText(value) : value
+    // a Location may be a presigned URL or carry an upload's state: its query is not recorded
+    out[`${prefix}.${name}`] = urlHeaders.has(name) ? value.replace(/[?#][^\s>,;]*/g, "") : value
   }
   return out
 }
@@ -403,8 +404,9 @@ const requestAttributes = (
  * records the full URL with its query, and its exit holds the request with its
  * headers) and a span of ours in its place: the same name and attributes,
  * but the URL's query values redacted (see {@link redactedQuery}), `authorization`
- * always redacted, URLs in response headers without their query, and the exit
- * holding only the error `onError` made. Trace context is still propagated.
+ * always redacted, URLs in response headers without their query, and an exit
+ * holding only the error `onError` made (a success ends it with no value, as the
+ * answer holds the request). Trace context is still propagated.
  *
  * @since 0.1.0
  */
@@ -425,9 +427,12 @@ export const execute = <E>(
     if (disabled) return run(request)
     const names = fiber.getFiberRef(Headers.currentRedactedNames)
     const name = Context.get(fiber.currentContext, HttpClientModule.SpanNameGenerator)(request)
-    return Effect.useSpan(
-      name,
-      { kind: "client", captureStackTrace: false, attributes: requestAttributes(request, names) },
+    return Effect.flatMap(
+      Effect.makeSpan(name, {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: requestAttributes(request, names)
+      }),
       (span) => {
         const sent = fiber.getFiberRef(HttpClientModule.currentTracerPropagation)
           ? HttpClientRequestModule.setHeaders(request, HttpTraceContext.toHeaders(span))
@@ -440,6 +445,13 @@ export const execute = <E>(
               const headers = spanHeaders(response.headers, names, "http.response.header")
               for (const key in headers) span.attribute(key, headers[key])
             })
+          ),
+          // the span ends with the mapped error, or with no value: an answer holds the request and its headers
+          Effect.onExit((exit) =>
+            Effect.flatMap(
+              Clock.currentTimeNanos,
+              (now) => Effect.sync(() => span.end(now, Exit.isSuccess(exit) ? Exit.void : exit))
+            )
           )
         )
       }
