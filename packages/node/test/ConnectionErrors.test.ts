@@ -13,15 +13,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as ChildProcess from "node:child_process"
-import * as fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type * as Net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
+import { selfSigned } from "./support/selfSigned.js"
 
 const answer = (_req: Http.IncomingMessage, res: Http.ServerResponse) => {
   res.writeHead(200, { "content-type": "application/json", "docker-distribution-api-version": "registry/2.0" })
@@ -57,39 +54,6 @@ const closedPort = Effect.gen(function*() {
   })
   return port
 })
-
-// A self-signed certificate (openssl) whose subjectAltName is `san`.
-const selfSigned = (san: string) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "connection-errors-"))
-      ChildProcess.execFileSync("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        path.join(dir, "key.pem"),
-        "-out",
-        path.join(dir, "cert.pem"),
-        "-days",
-        "1",
-        "-subj",
-        "/CN=effect-registry test",
-        "-addext",
-        `subjectAltName=${san}`
-      ], { stdio: "ignore", timeout: 30_000 })
-      return {
-        dir,
-        key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
-        cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8")
-      }
-    }),
-    ({ dir }) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-  )
 
 // Builds a client (which pings `/v2/`) with the default retry policy, counting the requests sent.
 const connect = (url: string, http: NodeHttp.Options = {}) =>
