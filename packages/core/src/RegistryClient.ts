@@ -11,6 +11,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -18,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AuthService from "./AuthService.js"
@@ -743,6 +745,27 @@ const validateUrl = (url: string): Effect.Effect<string, RegistryError.Transport
   return Effect.succeed(`${u.origin}${path}`)
 }
 
+// Refused connections, unknown host names, TLS and protocol mismatches at the first request: asking again
+// only delays the error (the registry is down, or the URL, `plainHttp` or the TLS settings are wrong).
+const isMisaddressed = (e: RegistryError.RegistryError): boolean =>
+  e._tag === "TransportError" && e.kind !== undefined && (
+    e.kind === "ConnectionRefused" || e.kind === "NameNotResolved" || e.kind === "PlainHttpOnTls" ||
+    e.kind === "TlsOnPlainHttp" || e.kind.startsWith("Tls") ||
+    (e.kind === "ClosedBeforeAnswer" && e.url !== undefined && e.url.startsWith("http:"))
+  )
+
+// What https servers answer to plain http on their TLS port (Go's net/http, which the distribution registry
+// uses; nginx).
+const httpsOnlyAnswer = /http request to an https server|plain http request was sent to https port/i
+
+const speaksOnlyHttps = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<boolean> =>
+  response.status !== 400 || !response.request.url.startsWith("http:")
+    ? Effect.succeed(false)
+    : Request.readBounded(response, 4096).pipe(
+      Effect.map(({ bytes }) => httpsOnlyAnswer.test(new TextDecoder().decode(bytes))),
+      Effect.orElseSucceed(() => false)
+    )
+
 const Catalog = Schema.Struct({ repositories: Schema.NullishOr(Schema.Array(Schema.String)) })
 const TagList = Schema.Struct({ tags: Schema.NullishOr(Schema.Array(Schema.String)) })
 
@@ -797,6 +820,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   }
   const scopes = AuthService.scopes
 
+  // The first contact: a registry that is not there, or is addressed the wrong way, is not asked again.
+  const pingRetry = env.retry.pipe(Schedule.whileInput((e: RegistryError.RegistryError) => !isMisaddressed(e)))
+
   const ping = Effect.fn("RegistryClient.ping")(function*() {
     const url = `${baseUrl}/v2/`
     const ctx: Request.ErrorContext = {}
@@ -804,16 +830,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       Effect.flatMap((res) =>
         res.status === 200 || res.status === 401 || res.status >= 500
           ? Request.expect(env, res, [200], ctx, { scopes: [] })
-          : Effect.fail(
-            new RegistryError.UnexpectedResponse({
-              request: Request.describeRequest("GET", url),
-              status: res.status,
-              reason: "NotRegistry",
-              detail: `${url} answered ${res.status}`
-            })
-          )
+          : Effect.flatMap(speaksOnlyHttps(res), (httpsOnly) =>
+            Effect.fail(
+              httpsOnly
+                ? new RegistryError.TransportError({
+                  request: Request.describeRequest("GET", url),
+                  url: Request.safeUrl(url),
+                  status: res.status,
+                  reason: "Transport",
+                  kind: "TlsOnPlainHttp"
+                })
+                : new RegistryError.UnexpectedResponse({
+                  request: Request.describeRequest("GET", url),
+                  status: res.status,
+                  reason: "NotRegistry",
+                  detail: `${url} answered ${res.status}`
+                })
+            ))
       ),
-      Effect.retry(env.retry)
+      Effect.retry(pingRetry)
     )
     void response
   }, (effect) => Effect.mapError(effect, toPingError))

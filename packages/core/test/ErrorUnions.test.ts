@@ -189,7 +189,7 @@ describe("ErrorUnions: details", () => {
       const error = yield* Effect.flip(client.tags("team/app"))
       assert.strictEqual(error._tag, "UnexpectedResponse")
       assert.strictEqual(error.repository, "team/app")
-      assert.strictEqual(error.request, "GET /v2/team/app/tags/list")
+      assert.strictEqual(error.request, "GET https://registry.test/v2/team/app/tags/list")
       assert.deepStrictEqual(error.errors, [
         { code: "MANIFEST_BLOB_UNKNOWN", message: "manifest_blob_unknown said the registry" }
       ])

@@ -205,6 +205,8 @@ describe("bodies that cannot be replayed", () => {
         client.uploadBlob("app", sha256(bytes), Stream.make(bytes), { size: bytes.length })
       )
       assert.strictEqual(error._tag, "UploadNotResumable")
+      // the registry kept the session: the message says the request failed, not that the session was dropped
+      if (error._tag === "UploadNotResumable") assert.strictEqual(error.reason, "RequestFailed")
       assert.strictEqual(fake.requests.filter((r) => r.method === "PUT").length, 1)
     }))
 
