@@ -278,14 +278,13 @@ describe("echoed input is bounded and printable", () => {
 
   it("Reference.parse, Reference.repository and tags of 100 KB", () => {
     const long = "a/".repeat(50_000) + "b"
-    for (
-      const exit of [
+    const exits: ReadonlyArray<Exit.Exit<unknown, RegistryError.RegistryError>> = [
         Effect.runSyncExit(Reference.parse(long)),
         Effect.runSyncExit(Reference.parse(`host/${ESC}[2J:tag`)),
         Effect.runSyncExit(Reference.repository(long)),
         Effect.runSyncExit(Reference.tagOrDigest("t".repeat(100_000)))
-      ]
-    ) {
+    ]
+    for (const exit of exits) {
       const error = failureOf(exit)
       assert.isBelow(error.message.length, 1024)
       assert.notInclude(error.message, ESC)

@@ -13,7 +13,7 @@
  * nobody else holds (what `JSON.parse` returned). Copying instead would cost as much as the decoding on
  * an object of a hundred thousand keys. The property tests hold both decoders to the same answers.
  *
- * @internal
+ * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -25,7 +25,7 @@ import * as SchemaAST from "effect/SchemaAST"
 /**
  * Where decoding stopped and why.
  *
- * @internal
+ * @since 0.1.0
  */
 export interface Problem {
   readonly path: ReadonlyArray<PropertyKey>
@@ -167,7 +167,7 @@ const go = (ast: AST.AST, u: unknown, st: State): unknown => {
 /**
  * Decodes `u` with `schema`, stopping at the first problem. `u` may be updated in place (see above).
  *
- * @internal
+ * @since 0.1.0
  */
 export const decode = <A, I>(schema: Schema.Schema<A, I>) => (u: unknown): Either.Either<A, Problem> => {
   const st: State = { path: [], problem: undefined }
