@@ -450,9 +450,8 @@ const resolveMediaType = (
 const MaxSchemaDetail = 1024
 
 const pathText = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((key) =>
-    typeof key === "number" ? `[${key}]` : `.${RegistryError.printable(String(key), 64)}`
-  ).join("").replace(/^\./, "")
+  path.map((key) => typeof key === "number" ? `[${key}]` : `.${RegistryError.printable(String(key), 64)}`).join("")
+    .replace(/^\./, "")
 
 const valueText = (u: unknown): string => {
   if (typeof u === "string") return `the string "${RegistryError.printable(u, 48)}"`

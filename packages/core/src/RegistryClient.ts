@@ -1106,11 +1106,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   // Checked before any request: a size or chunk size that no upload can honour would open a session for nothing.
   const validUploadOptions = (options: UploadOptions | undefined, repository: string, digest: Digest.Digest) => {
-    const refuse = (detail: string) =>
-      Effect.fail(new RegistryError.BlobUploadInvalid({ repository, digest, detail }))
+    const refuse = (detail: string) => Effect.fail(new RegistryError.BlobUploadInvalid({ repository, digest, detail }))
     const size = options?.size
     if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) {
-      return refuse(`size must be a non-negative integer number of bytes, got ${String(size)}; leave it out when unknown`)
+      return refuse(
+        `size must be a non-negative integer number of bytes, got ${String(size)}; leave it out when unknown`
+      )
     }
     const chunkSize = options?.chunkSize
     if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) {

@@ -87,7 +87,9 @@ describe("hostile manifests", () => {
 
   it("thousands of valid layers and one invalid at the end: found, named, quickly", async () => {
     const n = 20_000
-    const bytes = encoder.encode(oci(Array(n).fill(Layer).join(",") + `,{"mediaType":"x","digest":"${JSON_ESC}[2J","size":1}`))
+    const bytes = encoder.encode(
+      oci(Array(n).fill(Layer).join(",") + `,{"mediaType":"x","digest":"${JSON_ESC}[2J","size":1}`)
+    )
     const timed = await timedDecode(bytes, 500)
     const error = failureOf(timed.exit)
     assert.include(error.message, `layers[${n}].digest`)
@@ -106,7 +108,9 @@ describe("hostile manifests", () => {
 
   it("an image config with a million invalid diff_ids", () => {
     const bytes = encoder.encode(
-      `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[${Array(1_000_000).fill("0").join(",")}]}}`
+      `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[${
+        Array(1_000_000).fill("0").join(",")
+      }]}}`
     )
     let millis = Infinity
     let exit: Exit.Exit<Manifest.ImageConfig, RegistryError.ManifestInvalid> | undefined
@@ -214,16 +218,24 @@ const hostile = (shape: number, size: number, at: number): string => {
     case 2:
       return fill(Layer, (inner) => oci(badAt(inner)))
     case 3:
-      return fill(Layer, (inner) => `{"schemaVersion":2,"mediaType":"${MediaType.OciIndex}","manifests":[${badAt(inner)}]}`)
+      return fill(
+        Layer,
+        (inner) => `{"schemaVersion":2,"mediaType":"${MediaType.OciIndex}","manifests":[${badAt(inner)}]}`
+      )
     case 4:
       return fill(`"k":1`, (inner) => `{"schemaVersion":2,"config":${Layer},"layers":[],"annotations":{${inner}}}`)
     case 5:
-      return fill(`{"blobSum":"sha256:${"0".repeat(63)}"}`, (inner) =>
-        `{"schemaVersion":1,"name":"a","tag":"b","architecture":"c","fsLayers":[${inner}],"history":[]}`)
+      return fill(
+        `{"blobSum":"sha256:${"0".repeat(63)}"}`,
+        (inner) => `{"schemaVersion":1,"name":"a","tag":"b","architecture":"c","fsLayers":[${inner}],"history":[]}`
+      )
     case 6:
       return `{"schemaVersion":2,"config":"${JSON_ESC}[31m${"x".repeat(Math.max(0, size - 60))}","layers":[]}`
     case 7:
-      return fill(`"${JSON_ESC}]0;pwned${JSON_ESC}\\\\":{}`, (inner) => `{"schemaVersion":2,"config":{${inner}},"layers":[]}`)
+      return fill(
+        `"${JSON_ESC}]0;pwned${JSON_ESC}\\\\":{}`,
+        (inner) => `{"schemaVersion":2,"config":{${inner}},"layers":[]}`
+      )
     case 8:
       return fill("0", (inner) => "[".repeat(60) + inner + "]".repeat(60))
     default:
@@ -279,10 +291,10 @@ describe("echoed input is bounded and printable", () => {
   it("Reference.parse, Reference.repository and tags of 100 KB", () => {
     const long = "a/".repeat(50_000) + "b"
     const exits: ReadonlyArray<Exit.Exit<unknown, RegistryError.RegistryError>> = [
-        Effect.runSyncExit(Reference.parse(long)),
-        Effect.runSyncExit(Reference.parse(`host/${ESC}[2J:tag`)),
-        Effect.runSyncExit(Reference.repository(long)),
-        Effect.runSyncExit(Reference.tagOrDigest("t".repeat(100_000)))
+      Effect.runSyncExit(Reference.parse(long)),
+      Effect.runSyncExit(Reference.parse(`host/${ESC}[2J:tag`)),
+      Effect.runSyncExit(Reference.repository(long)),
+      Effect.runSyncExit(Reference.tagOrDigest("t".repeat(100_000)))
     ]
     for (const exit of exits) {
       const error = failureOf(exit)
@@ -296,7 +308,12 @@ describe("echoed input is bounded and printable", () => {
       code: `CODE${i}`,
       message: `${ESC}[2J${ESC}]0;title\u0007\u009b31m\u202eevil ${"m".repeat(10_000)}`
     }))
-    const error = new RegistryError.Denied({ repository: `r${ESC}[1m`, status: 403, errors, detail: "d".repeat(100_000) })
+    const error = new RegistryError.Denied({
+      repository: `r${ESC}[1m`,
+      status: 403,
+      errors,
+      detail: "d".repeat(100_000)
+    })
     const message = error.message
     assert.isBelow(message.length, 4 * 1024)
     assert.notMatch(message, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/)

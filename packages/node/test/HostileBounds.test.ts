@@ -134,64 +134,76 @@ const runCli = (args: ReadonlyArray<string>) =>
 const configBytes = "{}"
 const config = { mediaType: MediaType.OciConfig, digest: sha256(configBytes), size: configBytes.length }
 
-const imageRegistry = (configDescriptor: { mediaType: string; digest: string; size: number }): Handler =>
-(req, res, server) => {
-  const url = req.url ?? ""
-  if (url === "/v2/") return json(res, 200, {})
-  if (url.startsWith("/v2/app/manifests/")) {
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.OciManifest,
-      config: configDescriptor,
-      layers: []
-    })
-    res.writeHead(200, { "content-type": MediaType.OciManifest, "docker-content-digest": sha256(manifest) })
-    return void res.end(manifest)
+const imageRegistry =
+  (configDescriptor: { mediaType: string; digest: string; size: number }): Handler => (req, res, server) => {
+    const url = req.url ?? ""
+    if (url === "/v2/") return json(res, 200, {})
+    if (url.startsWith("/v2/app/manifests/")) {
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: configDescriptor,
+        layers: []
+      })
+      res.writeHead(200, { "content-type": MediaType.OciManifest, "docker-content-digest": sha256(manifest) })
+      return void res.end(manifest)
+    }
+    // the blob: 600 MiB of zeroes for a descriptor of 2 bytes
+    if (url.startsWith("/v2/app/blobs/")) {
+      res.writeHead(200, { "content-type": "application/octet-stream" })
+      return flood(res, server, 600 * 1024 * 1024)
+    }
+    json(res, 404, { errors: [{ code: "NAME_UNKNOWN", message: "unknown" }] })
   }
-  // the blob: 600 MiB of zeroes for a descriptor of 2 bytes
-  if (url.startsWith("/v2/app/blobs/")) {
-    res.writeHead(200, { "content-type": "application/octet-stream" })
-    return flood(res, server, 600 * 1024 * 1024)
-  }
-  json(res, 404, { errors: [{ code: "NAME_UNKNOWN", message: "unknown" }] })
-}
 
 describe("a config blob that does not end", () => {
-  it.live("CLI config stops at the descriptor's size: the registry gets to send only a little of its 600 MiB", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen(imageRegistry(config))
-      const before = process.memoryUsage().arrayBuffers
-      const ran = yield* runCli(["config", `${server.host}/app:latest`])
-      const grown = process.memoryUsage().arrayBuffers - before
-      assert.notStrictEqual(ran.code, 0)
-      assert.include(ran.stderr, "more bytes than the descriptor says")
-      // reading stopped at 2 bytes: what the server wrote is socket buffers, not 600 MiB
-      assert.isBelow(server.written.bytes, 32 * 1024 * 1024, `the server wrote ${server.written.bytes} bytes`)
-      assert.isBelow(grown, 64 * 1024 * 1024, `array buffers grew by ${grown} bytes`)
-    })), { timeout: 60_000 })
+  it.live(
+    "CLI config stops at the descriptor's size: the registry gets to send only a little of its 600 MiB",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen(imageRegistry(config))
+        const before = process.memoryUsage().arrayBuffers
+        const ran = yield* runCli(["config", `${server.host}/app:latest`])
+        const grown = process.memoryUsage().arrayBuffers - before
+        assert.notStrictEqual(ran.code, 0)
+        assert.include(ran.stderr, "more bytes than the descriptor says")
+        // reading stopped at 2 bytes: what the server wrote is socket buffers, not 600 MiB
+        assert.isBelow(server.written.bytes, 32 * 1024 * 1024, `the server wrote ${server.written.bytes} bytes`)
+        assert.isBelow(grown, 64 * 1024 * 1024, `array buffers grew by ${grown} bytes`)
+      })),
+    { timeout: 60_000 }
+  )
 
-  it.live("CLI sign (converting REF's image) reads the config the same bounded way", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen(imageRegistry(config))
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bounds-key-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-      const keyFile = path.join(dir, "key.pem")
-      const { privateKey } = Crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
-      fs.writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }))
-      const ran = yield* runCli(["sign", `${server.host}/app:latest`, "--key", keyFile, "--dry-run"])
-      assert.notStrictEqual(ran.code, 0, ran.stdout)
-      assert.include(ran.stderr, "more bytes than the descriptor says")
-      assert.isBelow(server.written.bytes, 32 * 1024 * 1024)
-    })), { timeout: 60_000 })
+  it.live(
+    "CLI sign (converting REF's image) reads the config the same bounded way",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen(imageRegistry(config))
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bounds-key-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+        const keyFile = path.join(dir, "key.pem")
+        const { privateKey } = Crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
+        fs.writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }))
+        const ran = yield* runCli(["sign", `${server.host}/app:latest`, "--key", keyFile, "--dry-run"])
+        assert.notStrictEqual(ran.code, 0, ran.stdout)
+        assert.include(ran.stderr, "more bytes than the descriptor says")
+        assert.isBelow(server.written.bytes, 32 * 1024 * 1024)
+      })),
+    { timeout: 60_000 }
+  )
 
-  it.live("a config descriptor over the manifest limit is refused before any blob request", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen(imageRegistry({ ...config, size: 600 * 1024 * 1024 }))
-      const ran = yield* runCli(["config", `${server.host}/app:latest`])
-      assert.notStrictEqual(ran.code, 0)
-      assert.include(ran.stderr, "the limit is")
-      assert.isFalse(server.requests.some((r) => r.includes("/blobs/")), server.requests.join("\n"))
-    })), { timeout: 30_000 })
+  it.live(
+    "a config descriptor over the manifest limit is refused before any blob request",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen(imageRegistry({ ...config, size: 600 * 1024 * 1024 }))
+        const ran = yield* runCli(["config", `${server.host}/app:latest`])
+        assert.notStrictEqual(ran.code, 0)
+        assert.include(ran.stderr, "the limit is")
+        assert.isFalse(server.requests.some((r) => r.includes("/blobs/")), server.requests.join("\n"))
+      })),
+    { timeout: 30_000 }
+  )
 })
 
 // --- bodies that trickle -------------------------------------------------------------------------------------------
@@ -216,29 +228,34 @@ describe("bodies that trickle one byte at a time", () => {
     json(res, 404, { errors: [{ code: "NAME_UNKNOWN", message: "unknown" }] })
   }
 
-  it.live("getManifest, tags and an error body fail with a Timeout once bodyTimeout has passed", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen(trickling)
-      // each byte arrives well within the idle timeout (5 s): only the total deadline can stop these
-      const options = { bodyTimeout: "1 second" } as const
-      const runs: ReadonlyArray<(c: RegistryClient.Service) => Effect.Effect<unknown, RegistryError.RegistryError>> = [
-        (c) => c.getManifest("app", "latest"),
-        (c) => c.tags("app")
-      ]
-      for (const run of runs) {
+  it.live(
+    "getManifest, tags and an error body fail with a Timeout once bodyTimeout has passed",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen(trickling)
+        // each byte arrives well within the idle timeout (5 s): only the total deadline can stop these
+        const options = { bodyTimeout: "1 second" } as const
+        const runs: ReadonlyArray<(c: RegistryClient.Service) => Effect.Effect<unknown, RegistryError.RegistryError>> =
+          [
+            (c) => c.getManifest("app", "latest"),
+            (c) => c.tags("app")
+          ]
+        for (const run of runs) {
+          const start = Date.now()
+          const error = failure(yield* Effect.exit(withClient(server.origin, run, options)))
+          const elapsed = Date.now() - start
+          assert.isBelow(elapsed, 8_000, `took ${elapsed} ms`)
+          assert.strictEqual(error._tag, "TransportError", error.message)
+          if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
+        }
+        // an error body that trickles: read until the deadline, then the answer is mapped without it
         const start = Date.now()
-        const error = failure(yield* Effect.exit(withClient(server.origin, run, options)))
-        const elapsed = Date.now() - start
-        assert.isBelow(elapsed, 8_000, `took ${elapsed} ms`)
-        assert.strictEqual(error._tag, "TransportError", error.message)
-        if (error._tag === "TransportError") assert.strictEqual(error.reason, "Timeout")
-      }
-      // an error body that trickles: read until the deadline, then the answer is mapped without it
-      const start = Date.now()
-      const error = failure(yield* Effect.exit(withClient(server.origin, (c) => c.tags("other"), options)))
-      assert.isBelow(Date.now() - start, 8_000)
-      assert.notStrictEqual(error._tag, "NameUnknown", "the body that never arrived was not read")
-    })), { timeout: 60_000 })
+        const error = failure(yield* Effect.exit(withClient(server.origin, (c) => c.tags("other"), options)))
+        assert.isBelow(Date.now() - start, 8_000)
+        assert.notStrictEqual(error._tag, "NameUnknown", "the body that never arrived was not read")
+      })),
+    { timeout: 60_000 }
+  )
 })
 
 // --- listings longer than asked for ---------------------------------------------------------------------------------
@@ -257,70 +274,82 @@ describe("tags and repositories hold at most maxItems names", () => {
     json(res, 404, { errors: [{ code: "NAME_UNKNOWN", message: "unknown" }] })
   }
 
-  it.live("over maxItems: UnexpectedResponse (TooLarge) naming the Stream variant, and no page more than needed", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen(listing)
-      const tags = failure(yield* Effect.exit(withClient(server.origin, (c) => c.tags("app", { maxItems: 25 }))))
-      assert.strictEqual(tags._tag, "UnexpectedResponse")
-      if (tags._tag === "UnexpectedResponse") assert.strictEqual(tags.reason, "TooLarge")
-      assert.include(tags.message, "tagsStream")
-      assert.isAtMost(server.requests.filter((r) => r.includes("/tags/list")).length, 3)
-      const repos = failure(yield* Effect.exit(withClient(server.origin, (c) => c.repositories({ maxItems: 5 }))))
-      assert.include(repos.message, "repositoriesStream")
-      // within the bound, and through the stream, everything
-      const some = yield* withClient(server.origin, (c) => c.tags("app", { maxItems: pages * perPage }))
-      assert.strictEqual(some.length, pages * perPage)
-      const streamed = yield* withClient(server.origin, (c) => Stream.runCount(c.tagsStream("app")))
-      assert.strictEqual(streamed, pages * perPage)
-    })), { timeout: 60_000 })
+  it.live(
+    "over maxItems: UnexpectedResponse (TooLarge) naming the Stream variant, and no page more than needed",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen(listing)
+        const tags = failure(yield* Effect.exit(withClient(server.origin, (c) => c.tags("app", { maxItems: 25 }))))
+        assert.strictEqual(tags._tag, "UnexpectedResponse")
+        if (tags._tag === "UnexpectedResponse") assert.strictEqual(tags.reason, "TooLarge")
+        assert.include(tags.message, "tagsStream")
+        assert.isAtMost(server.requests.filter((r) => r.includes("/tags/list")).length, 3)
+        const repos = failure(yield* Effect.exit(withClient(server.origin, (c) => c.repositories({ maxItems: 5 }))))
+        assert.include(repos.message, "repositoriesStream")
+        // within the bound, and through the stream, everything
+        const some = yield* withClient(server.origin, (c) => c.tags("app", { maxItems: pages * perPage }))
+        assert.strictEqual(some.length, pages * perPage)
+        const streamed = yield* withClient(server.origin, (c) => Stream.runCount(c.tagsStream("app")))
+        assert.strictEqual(streamed, pages * perPage)
+      })),
+    { timeout: 60_000 }
+  )
 })
 
 // --- uploadBlob with a size no upload can have ------------------------------------------------------------------------
 
 describe("uploadBlob refuses a bad size locally", () => {
-  it.live("negative, fractional, NaN sizes and a zero chunk size: BlobUploadInvalid, no upload request", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen((req, res) => {
-        if (req.url === "/v2/") return json(res, 200, {})
-        json(res, 500, { errors: [{ code: "UNKNOWN", message: "should not be reached" }] })
-      })
-      const bytes = new TextEncoder().encode("hello")
-      const digest = sha256(bytes)
-      for (const options of [{ size: -1 }, { size: 1.5 }, { size: Number.NaN }, { chunkSize: 0 }]) {
-        const exit = yield* Effect.exit(
-          withClient(server.origin, (c) => c.uploadBlob("app", digest, Stream.make(bytes), options))
-        )
-        const error = failure(exit)
-        assert.strictEqual(error._tag, "BlobUploadInvalid", String(error))
-      }
-      assert.deepStrictEqual(server.requests.filter((r) => !r.endsWith(" /v2/")), [])
-    })), { timeout: 30_000 })
+  it.live(
+    "negative, fractional, NaN sizes and a zero chunk size: BlobUploadInvalid, no upload request",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen((req, res) => {
+          if (req.url === "/v2/") return json(res, 200, {})
+          json(res, 500, { errors: [{ code: "UNKNOWN", message: "should not be reached" }] })
+        })
+        const bytes = new TextEncoder().encode("hello")
+        const digest = sha256(bytes)
+        for (const options of [{ size: -1 }, { size: 1.5 }, { size: Number.NaN }, { chunkSize: 0 }]) {
+          const exit = yield* Effect.exit(
+            withClient(server.origin, (c) => c.uploadBlob("app", digest, Stream.make(bytes), options))
+          )
+          const error = failure(exit)
+          assert.strictEqual(error._tag, "BlobUploadInvalid", String(error))
+        }
+        assert.deepStrictEqual(server.requests.filter((r) => !r.endsWith(" /v2/")), [])
+      })),
+    { timeout: 30_000 }
+  )
 })
 
 // --- what a hostile registry says never reaches the terminal raw --------------------------------------------------
 
 describe("escape sequences from a registry", () => {
-  it.live("tags and registry error messages are printed without control characters", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* listen((req, res) => {
-        const url = req.url ?? ""
-        if (url === "/v2/") return json(res, 200, {})
-        if (url.startsWith("/v2/app/tags/list")) {
-          return json(res, 200, { name: "app", tags: ["ok", `evil${ESC}[2J${ESC}]0;pwned\u0007`, "\u009b31mred"] })
-        }
-        json(res, 404, {
-          errors: [{ code: "NAME_UNKNOWN", message: `${ESC}[31mno such repository${ESC}[0m ${"x".repeat(50_000)}` }]
+  it.live(
+    "tags and registry error messages are printed without control characters",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen((req, res) => {
+          const url = req.url ?? ""
+          if (url === "/v2/") return json(res, 200, {})
+          if (url.startsWith("/v2/app/tags/list")) {
+            return json(res, 200, { name: "app", tags: ["ok", `evil${ESC}[2J${ESC}]0;pwned\u0007`, "\u009b31mred"] })
+          }
+          json(res, 404, {
+            errors: [{ code: "NAME_UNKNOWN", message: `${ESC}[31mno such repository${ESC}[0m ${"x".repeat(50_000)}` }]
+          })
         })
-      })
-      const tags = yield* runCli(["tags", `${server.host}/app`])
-      assert.strictEqual(tags.code, 0, tags.stderr)
-      assert.include(tags.stdout, "ok")
-      assert.include(tags.stdout, "evil")
-      assert.notMatch(tags.stdout, /[\u001b\u0007\u009b]/)
-      const missing = yield* runCli(["tags", `${server.host}/other`])
-      assert.notStrictEqual(missing.code, 0)
-      assert.include(missing.stderr, "no such repository")
-      assert.notMatch(missing.stderr, /[\u001b\u0007\u009b]/)
-      assert.isBelow(missing.stderr.length, 8 * 1024)
-    })), { timeout: 30_000 })
+        const tags = yield* runCli(["tags", `${server.host}/app`])
+        assert.strictEqual(tags.code, 0, tags.stderr)
+        assert.include(tags.stdout, "ok")
+        assert.include(tags.stdout, "evil")
+        assert.notMatch(tags.stdout, /[\u001b\u0007\u009b]/)
+        const missing = yield* runCli(["tags", `${server.host}/other`])
+        assert.notStrictEqual(missing.code, 0)
+        assert.include(missing.stderr, "no such repository")
+        assert.notMatch(missing.stderr, /[\u001b\u0007\u009b]/)
+        assert.isBelow(missing.stderr.length, 8 * 1024)
+      })),
+    { timeout: 30_000 }
+  )
 })
