@@ -84,18 +84,31 @@ export interface Context {
   readonly cause?: unknown
 }
 
+// What a message shows of each field: enough to act on, never a whole hostile input.
+const FieldLimit = 256
+const DetailLimit = 2048
+const EntriesShown = 5
+
 const describe = (headline: string, self: Context): string => {
   const parts: Array<string> = [headline]
   const where: Array<string> = []
-  if (self.repository !== undefined) where.push(`repository ${self.repository}`)
-  if (self.reference !== undefined) where.push(`reference ${self.reference}`)
-  if (self.digest !== undefined && self.digest !== self.reference) where.push(`digest ${self.digest}`)
+  if (self.repository !== undefined) where.push(`repository ${printable(self.repository, FieldLimit)}`)
+  if (self.reference !== undefined) where.push(`reference ${printable(self.reference, FieldLimit)}`)
+  if (self.digest !== undefined && self.digest !== self.reference) {
+    where.push(`digest ${printable(self.digest, FieldLimit)}`)
+  }
   if (where.length > 0) parts.push(`(${where.join(", ")})`)
-  if (self.detail !== undefined && self.detail.length > 0) parts.push(`: ${self.detail}`)
-  const entries = (self.errors ?? []).map((e) => e.message.length > 0 ? `${e.code}: ${e.message}` : e.code)
+  if (self.detail !== undefined && self.detail.length > 0) {
+    parts.push(`: ${printable(self.detail, DetailLimit, { multiline: true })}`)
+  }
+  const all = self.errors ?? []
+  const entries = all.slice(0, EntriesShown).map((e) =>
+    printable(e.message.length > 0 ? `${e.code}: ${e.message}` : e.code, FieldLimit)
+  )
+  if (all.length > EntriesShown) entries.push(`${all.length - EntriesShown} more`)
   const tail: Array<string> = []
   if (self.status !== undefined) tail.push(`HTTP ${self.status}`)
-  if (self.request !== undefined) tail.push(self.request)
+  if (self.request !== undefined) tail.push(printable(self.request, 2 * FieldLimit))
   if (entries.length > 0) tail.push(`registry said ${entries.join("; ")}`)
   return parts.join(" ").replace(" :", ":") + (tail.length > 0 ? ` [${tail.join(", ")}]` : "")
 }
@@ -152,7 +165,9 @@ export class Unauthorized extends Data.TaggedError("Unauthorized")<
       UnsupportedChallenge: "the registry asked for an unsupported authentication scheme",
       InsecureRealm: "refusing a plain-http token realm for an https registry"
     }
-    const scopes = this.scopes !== undefined && this.scopes.length > 0 ? ` (scopes ${this.scopes.join(" ")})` : ""
+    const scopes = this.scopes !== undefined && this.scopes.length > 0
+      ? ` (scopes ${printable(this.scopes.join(" "), FieldLimit)})`
+      : ""
     return describe(`Unauthorized: ${why[this.reason]}${scopes}`, this)
   }
 }
@@ -318,7 +333,10 @@ export class DigestMismatch extends Data.TaggedError("DigestMismatch")<
    * @since 0.1.0
    */
   override get message(): string {
-    return describe(`Digest mismatch: expected ${this.expected}, got ${this.actual}`, this)
+    return describe(
+      `Digest mismatch: expected ${printable(this.expected, FieldLimit)}, got ${printable(this.actual, FieldLimit)}`,
+      this
+    )
   }
 }
 
@@ -383,7 +401,7 @@ export class ManifestInvalid extends Data.TaggedError("ManifestInvalid")<
       MediaType: "unknown or inconsistent manifest media type",
       Registry: "the registry refused the manifest"
     }
-    const mt = this.mediaType !== undefined ? ` (${this.mediaType})` : ""
+    const mt = this.mediaType !== undefined ? ` (${printable(this.mediaType, FieldLimit)})` : ""
     return describe(`Invalid manifest: ${why[this.reason]}${mt}`, this)
   }
 }
@@ -948,3 +966,41 @@ export type RegistryError =
  * @category guards
  */
 export const isRegistryError = (u: unknown): u is RegistryError => Predicate.hasProperty(u, TypeId)
+
+// C0 controls (ESC among them) but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates.
+const Unprintable = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+const Breaks = /[\t\n]/g
+
+/**
+ * Text from outside (a registry's answer, an input being parsed) made safe to print on a terminal or in a log
+ * line, and bounded: every control character (escape sequences included) and bidirectional override becomes
+ * `\uFFFD`, newlines and tabs become spaces unless `multiline`, and text longer than `max` characters is cut,
+ * saying how much was left out. Every error message of effect-registry shows outside text only through it.
+ *
+ * @example
+ * ```ts
+ * import { RegistryError } from "@effect-registry/core"
+ *
+ * RegistryError.printable("v1\u001b[2J", 64) // "v1\uFFFD[2J"
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const printable = (
+  s: string,
+  max: number,
+  options?: { readonly multiline?: boolean | undefined }
+): string => {
+  let cut = s
+  let suffix = ""
+  if (s.length > max) {
+    const end = Math.max(0, max)
+    // do not split a surrogate pair
+    const at = end > 0 && /[\ud800-\udbff]/.test(s.charAt(end - 1)) ? end - 1 : end
+    cut = s.slice(0, at)
+    suffix = `… (${s.length - at} more characters)`
+  }
+  const clean = cut.replace(Unprintable, "\uFFFD")
+  return (options?.multiline === true ? clean : clean.replace(Breaks, " ")) + suffix
+}

@@ -96,6 +96,8 @@ export interface Env {
   readonly retry: Schedule.Schedule<unknown, RegistryError.RegistryError>
   /** At most this many bytes of an error body are read. */
   readonly errorBodyLimit: number
+  /** Longest time reading a whole bounded body (manifest, listing, error) takes. Default {@link DefaultBodyTimeout}. */
+  readonly bodyTimeout?: Duration.Duration | undefined
 }
 
 /**
@@ -111,6 +113,13 @@ export interface ErrorContext {
 
 /** @since 0.1.0 */
 export const DefaultErrorBodyLimit = 64 * 1024
+
+/**
+ * How long reading a whole bounded body (a manifest, a listing page, an error body) may take by default.
+ *
+ * @since 0.1.0
+ */
+export const DefaultBodyTimeout: Duration.Duration = Duration.minutes(2)
 
 /**
  * A URL without user info, query or fragment: `scheme://host[:port]/path`, or
@@ -518,15 +527,18 @@ export const send = (
   })
 
 /**
- * Reads at most `max` bytes of a body. Never fails: a broken body reads as what arrived.
+ * Reads at most `max` bytes of a body, within `deadline` for the whole body: a body that trickles fails
+ * with a `ResponseError` caused by a {@link RequestTimeout} (a `TransportError` with reason `Timeout` once
+ * mapped by {@link fromHttpClientError}), and its reading is interrupted.
  *
  * @since 0.1.0
  */
 export const readBounded = (
   response: HttpClientResponse.HttpClientResponse,
-  max: number
-): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, HttpClientError.ResponseError> =>
-  Stream.runFoldWhile(
+  max: number,
+  deadline: Duration.Duration = DefaultBodyTimeout
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, HttpClientError.ResponseError> => {
+  const read = Stream.runFoldWhile(
     response.stream,
     { chunks: [] as Array<Uint8Array>, size: 0 },
     (s) => s.size <= max,
@@ -547,6 +559,19 @@ export const readBounded = (
     }
     return { bytes, truncated: s.size > max }
   }))
+  if (!Duration.isFinite(deadline)) return read
+  return Effect.timeoutFail(read, {
+    duration: deadline,
+    onTimeout: () =>
+      new HttpClientErrorModule.ResponseError({
+        request: response.request,
+        response,
+        reason: "Decode",
+        cause: new RequestTimeout(Duration.toMillis(deadline)),
+        description: `the body did not arrive within ${Duration.format(deadline)}`
+      })
+  })
+}
 
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(RegistryError.ErrorBody))
 
@@ -618,7 +643,7 @@ export const toError = (
     const method = response.request.method
     const body = method === "HEAD"
       ? { bytes: new Uint8Array(0), truncated: false }
-      : yield* readBounded(response, env.errorBodyLimit).pipe(
+      : yield* readBounded(response, env.errorBodyLimit, env.bodyTimeout).pipe(
         Effect.orElseSucceed(() => ({ bytes: new Uint8Array(0), truncated: false }))
       )
     const entries = parseErrorBody(body.bytes)

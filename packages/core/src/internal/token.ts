@@ -178,24 +178,17 @@ export const readBounded = (
   request: string,
   limit: number = MaxBody
 ): Effect.Effect<Uint8Array, RegistryError.TransportError | RegistryError.UnexpectedResponse> =>
-  Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let total = 0
-    return response.stream.pipe(
+  BlobSource.collectBytesAtMost(
+    response.stream.pipe(
       Stream.catchAll((e) =>
         e._tag === "ResponseError" && e.reason === "EmptyBody"
           ? Stream.empty
           : Stream.fail(fromHttpClientError(e, request))
-      ),
-      Stream.runForEach((chunk) => {
-        total += chunk.length
-        if (total > limit) return Effect.fail(tooLarge(request, response.status))
-        chunks.push(chunk)
-        return Effect.void
-      }),
-      Effect.map(() => BlobSource.concatBytes(chunks))
-    )
-  })
+      )
+    ),
+    limit,
+    () => tooLarge(request, response.status)
+  )
 
 const parseBody = (text: string, request: string, status: number, now: number): Either.Either<Token, TokenError> => {
   const fail = (detail: string) =>
