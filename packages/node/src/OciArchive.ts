@@ -15,10 +15,12 @@ import type * as Platform from "@effect-registry/core/Platform"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as BlobFile from "./BlobFile.js"
 import * as DockerArchive from "./DockerArchive.js"
 import { ArchiveError } from "./internal/archiveError.js"
 import * as Internal from "./internal/ociArchive.js"
+import * as NodeHash from "./NodeHash.js"
 import type * as OciLayout from "./OciLayout.js"
 
 export {
@@ -66,6 +68,32 @@ export interface ExportOptions {
   readonly concurrency?: number | undefined
   /** Where the temporary layout goes. Default: the system's temporary directory. */
   readonly tempDirectory?: string | undefined
+  /**
+   * Convert Docker manifests to OCI ones, as skopeo does when it writes a layout (a schema 2 image becomes
+   * an OCI manifest with the same config and layers; a Docker manifest list an OCI index of them): the
+   * manifest digest changes, the config and layer digests do not. Default `true`: skopeo's `oci-archive:`
+   * reader skips `index.json` entries of Docker media types. `false` keeps the registry's manifests byte
+   * for byte (other readers, and {@link importImage}, take them).
+   */
+  readonly convert?: boolean | undefined
+}
+
+/**
+ * What {@link exportImage} wrote.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExportResult {
+  readonly path: string
+  /** The digest and media type of the `index.json` entry: the OCI form when converted. */
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  /** The digest of the manifest the registry served. */
+  readonly sourceDigest: Digest.Digest
+  readonly refName: string | undefined
+  /** Whether Docker manifests were converted to OCI (see {@link ExportOptions.convert}). */
+  readonly converted: boolean
 }
 
 /**
@@ -76,13 +104,15 @@ export type ExportError = ArchiveError | OciLayout.PullError | BlobFile.BlobFile
 
 /**
  * Writes an image (or an index with its images) of a registry to `tarPath` as an OCI layout in a tar,
- * which `skopeo copy oci-archive:…` reads. The archive appears at `tarPath` only when complete.
+ * which `skopeo copy oci-archive:…` reads: Docker manifests are converted to OCI ones as skopeo does
+ * (see {@link ExportOptions.convert}). The archive appears at `tarPath` only when complete.
  *
  * @example
  * ```ts
  * import { RegistryClient } from "@effect-registry/core"
  * import { OciArchive } from "@effect-registry/node"
  * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
  *
  * const saved = Effect.flatMap(RegistryClient.RegistryClient, (client) =>
  *   OciArchive.exportImage(client, { repository: "team/app", reference: "v1" }, "./app.oci.tar")
@@ -96,13 +126,13 @@ export const exportImage = (
   client: RegistryClient.Service,
   image: ExportOptions,
   tarPath: string
-): Effect.Effect<OciLayout.PullResult, ExportError> =>
+): Effect.Effect<ExportResult, ExportError> =>
   Internal.exportImage(client, image, tarPath).pipe(
     Effect.scoped,
     Effect.withSpan("OciArchive.export", {
       attributes: { repository: image.repository, reference: image.reference, path: tarPath }
     }),
-    Effect.provide(NodeFileSystem.layer)
+    Effect.provide(Layer.merge(NodeFileSystem.layer, NodeHash.layer))
   )
 
 /**
@@ -141,6 +171,7 @@ export type ImportError = ArchiveError | OciLayout.PushError
  * import { RegistryClient } from "@effect-registry/core"
  * import { OciArchive } from "@effect-registry/node"
  * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
  *
  * const pushed = Effect.flatMap(RegistryClient.RegistryClient, (client) =>
  *   OciArchive.importImage("./app.oci.tar", client, { repository: "team/app", tag: "v1" })

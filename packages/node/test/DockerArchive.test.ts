@@ -76,7 +76,7 @@ describe("DockerArchive in memory", () => {
       const exported = yield* DockerArchive.export(client, { repository: "src/app", reference: "v1" }, tar)
       assert.strictEqual(exported.manifest, pushed.manifest)
       assert.strictEqual(exported.config, pushed.config)
-      assert.deepStrictEqual(exported.diffIds, pushed.diffIds)
+      assert.deepStrictEqual<ReadonlyArray<string>>(exported.diffIds, pushed.diffIds)
       // GNU tar reads it; the members are skopeo's: uncompressed layers by diff id, the config, manifest.json
       const listing = (yield* run("tar", ["-tf", tar])).trim().split("\n")
       assert.deepStrictEqual(listing, [
@@ -135,7 +135,7 @@ describe("DockerArchive in memory", () => {
         ])
       )
       const imported = yield* DockerArchive.import(tar, client, { repository: "links/app", tag: "v1" })
-      assert.deepStrictEqual(imported.layers, [
+      assert.deepStrictEqual<ReadonlyArray<unknown>>(imported.layers, [
         { mediaType: MediaType.DockerLayerGzip, digest: sha(gz), size: gz.length },
         { mediaType: "application/vnd.docker.image.rootfs.diff.tar", digest: sha(plain), size: plain.length }
       ])

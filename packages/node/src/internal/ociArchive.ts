@@ -1,14 +1,21 @@
-import type * as Digest from "@effect-registry/core/Digest"
+import type * as Descriptor from "@effect-registry/core/Descriptor"
+import * as Digest from "@effect-registry/core/Digest"
+import type * as Hash from "@effect-registry/core/Hash"
+import type * as Manifest from "@effect-registry/core/Manifest"
+import * as ManifestBuilder from "@effect-registry/core/ManifestBuilder"
+import * as MediaType from "@effect-registry/core/MediaType"
 import type * as Platform from "@effect-registry/core/Platform"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import * as BlobFile from "../BlobFile.js"
 import * as OciLayout from "../OciLayout.js"
 import { ArchiveError, fromTar } from "./archiveError.js"
-import { kindOf } from "./dockerArchive.js"
+import { DockerLayerTar, kindOf } from "./dockerArchive.js"
+import * as Files from "./layoutFiles.js"
 import * as Tar from "./tarFile.js"
 
 /** @internal */
@@ -19,6 +26,17 @@ export interface ExportImage {
   readonly platform?: Platform.Platform | undefined
   readonly concurrency?: number | undefined
   readonly tempDirectory?: string | undefined
+  readonly convert?: boolean | undefined
+}
+
+/** @internal */
+export interface ExportResult {
+  readonly path: string
+  readonly digest: Digest.Digest
+  readonly mediaType: string
+  readonly sourceDigest: Digest.Digest
+  readonly refName: string | undefined
+  readonly converted: boolean
 }
 
 /** @internal */
@@ -45,6 +63,61 @@ const tempDir = (directory: string | undefined) =>
         )
   )
 
+const ociLayerType = (mediaType: string): string =>
+  mediaType === MediaType.DockerLayerGzip
+    ? MediaType.OciLayerGzip
+    : mediaType === DockerLayerTar
+    ? MediaType.OciLayerTar
+    : mediaType === MediaType.DockerLayerForeignGzip
+    ? MediaType.OciLayerNondistributableGzip
+    : mediaType
+
+const invalidBuild = (cause: { readonly message: string }) =>
+  new ArchiveError({ reason: "Invalid", detail: `cannot convert to OCI: ${cause.message}`, cause })
+
+/**
+ * The OCI form of a Docker manifest of the layout, as skopeo converts when it writes a layout: a schema 2
+ * image becomes an OCI manifest (same config bytes and layers, OCI media types), a Docker manifest list an
+ * OCI index of converted images. New manifests are written into the layout; none for what is already OCI.
+ */
+const toOci = (
+  dir: string,
+  descriptor: Descriptor.Descriptor
+): Effect.Effect<
+  Descriptor.Descriptor | undefined,
+  ArchiveError | OciLayout.OciLayoutError | BlobFile.BlobFileError,
+  FileSystem.FileSystem | Hash.Hash
+> =>
+  Effect.gen(function*() {
+    const m = yield* OciLayout.readManifest(dir, descriptor)
+    let built: Manifest.Any | undefined
+    if (m.kind === "schema2") {
+      built = yield* ManifestBuilder.ociManifest({
+        config: { ...m.manifest.config, mediaType: MediaType.OciConfig },
+        layers: m.manifest.layers.map((l) => ({ ...l, mediaType: ociLayerType(l.mediaType) }))
+      }).pipe(Effect.mapError(invalidBuild))
+    } else if (m.kind === "list") {
+      const children = yield* Effect.forEach(m.manifest.manifests, (child) =>
+        Effect.map(toOci(dir, child), (converted) => converted ?? child))
+      built = yield* ManifestBuilder.ociIndex({ manifests: children }).pipe(Effect.mapError(invalidBuild))
+    }
+    if (built === undefined) {
+      return undefined
+    }
+    const path = Files.blobPath(dir, built.digest)
+    yield* BlobFile.writeAtomic(path, Stream.make(built.bytes), { digest: built.digest, fsync: false }).pipe(
+      Effect.mapError((e) =>
+        e._tag === "BlobFileError" ? e : new ArchiveError({ reason: "Write", path, cause: e })
+      )
+    )
+    // the Docker form is not part of the archive (the temporary layout holds this image only)
+    const fs = yield* FileSystem.FileSystem
+    const old = Files.blobPath(dir, descriptor.digest)
+    yield* fs.remove(old).pipe(Effect.mapError((cause) => new ArchiveError({ reason: "Write", path: old, cause })))
+    const { digest: _d, mediaType: _m, size: _s, ...rest } = descriptor
+    return { ...rest, mediaType: built.mediaType, digest: built.digest, size: built.bytes.length }
+  })
+
 /**
  * Pulls the image into a temporary layout, then writes the layout as a tar: `oci-layout`, `index.json`,
  * `blobs/`, `blobs/sha256/` and the blobs, as skopeo's `oci-archive:` does.
@@ -56,9 +129,9 @@ export const exportImage = (
   image: ExportImage,
   path: string
 ): Effect.Effect<
-  OciLayout.PullResult,
+  ExportResult,
   ArchiveError | OciLayout.PullError,
-  FileSystem.FileSystem | Scope.Scope
+  FileSystem.FileSystem | Hash.Hash | Scope.Scope
 > =>
   Effect.gen(function*() {
     const dir = yield* tempDir(image.tempDirectory)
@@ -68,6 +141,15 @@ export const exportImage = (
       concurrency: image.concurrency,
       fsync: false
     })
+    const converted = image.convert === false ? undefined : yield* toOci(dir, pulled.descriptor)
+    if (converted !== undefined) {
+      const entry = { ...converted }
+      yield* Effect.mapError(
+        Files.writeIndex(dir, { raw: { schemaVersion: 2 }, rawEntries: [entry], manifests: [converted] }),
+        (f) => new ArchiveError({ reason: "Write", path: f.path, detail: f.detail, cause: f.cause })
+      )
+    }
+    const top = converted ?? pulled.descriptor
     const fs = yield* FileSystem.FileSystem
     const readError = (path: string) => (cause: unknown) => new ArchiveError({ reason: "Read", path, cause })
     const algorithms = (yield* fs.readDirectory(Path.join(dir, "blobs")).pipe(
@@ -95,7 +177,14 @@ export const exportImage = (
       })).pipe(
         Effect.mapError((e) => "_tag" in e ? new ArchiveError({ reason: "Read", path: e.path, cause: e }) : fromTar(e))
       )
-    return pulled
+    return {
+      path,
+      digest: top.digest,
+      mediaType: top.mediaType,
+      sourceDigest: pulled.digest,
+      refName: pulled.refName,
+      converted: converted !== undefined
+    }
   })
 
 const inLayout = (name: string): boolean =>
