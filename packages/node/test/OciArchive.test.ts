@@ -1,31 +1,28 @@
 import { MediaType, RegistryClient } from "@effect-registry/core"
-import { DockerArchive, NodeRegistry, OciArchive, OciLayout } from "@effect-registry/node"
+import { DockerArchive, OciArchive, OciLayout } from "@effect-registry/node"
 import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { gzip, layerTar, nothingPushed, pushImage, type RawEntry, rawTar, run } from "./support/archives.js"
+import {
+  failure,
+  gzip,
+  layerTar,
+  nothingPushed,
+  pushImage,
+  type RawEntry,
+  rawTar,
+  realClient,
+  run,
+  skopeoCopy,
+  skopeoInspect
+} from "./support/archives.js"
 import { InMemory, json, putBlob, writeLayout } from "./support/layouts.js"
 import * as Layouts from "./support/layouts.js"
 
 const tempDir = Layouts.tempDir("ociarchive-")
-
-const realClient = (registry: RealRegistry.Running) =>
-  Effect.map(
-    Layer.build(NodeRegistry.layer({ url: registry.host, plainHttp: true })),
-    (ctx) => Context.get(ctx, RegistryClient.RegistryClient)
-  )
-
-const failure = <A, E>(self: Effect.Effect<A, E>) =>
-  Effect.map(Effect.either(self), (result) => {
-    assert.isTrue(Either.isLeft(result), "expected a failure")
-    return (result as Either.Left<E, A>).left
-  })
 
 /** The members of a small OCI layout (one image), as tar entries. */
 const layoutEntries = () => {
@@ -171,12 +168,7 @@ layer(RealRegistry.layer(), { timeout: "120 seconds", excludeTestServices: true 
 
         const ours = path.join(dir, "ours.tar")
         const exported = yield* OciArchive.export(client, { repository: "oa/src", reference: "v1" }, ours)
-        yield* run("/usr/bin/skopeo", [
-          "copy",
-          "--dest-tls-verify=false",
-          `oci-archive:${ours}:v1`,
-          `docker://${registry.host}/oa/from-skopeo:v1`
-        ])
+        yield* skopeoCopy(`oci-archive:${ours}:v1`, `docker://${registry.host}/oa/from-skopeo:v1`)
         const arrived = yield* client.getManifest("oa/from-skopeo", "v1")
         assert.strictEqual(arrived.digest, exported.digest)
         assert.strictEqual(arrived.kind, "oci")
@@ -185,12 +177,7 @@ layer(RealRegistry.layer(), { timeout: "120 seconds", excludeTestServices: true 
         assert.deepStrictEqual(arrived.manifest.layers.map((l) => l.digest), pushed.layers)
 
         const theirs = path.join(dir, "theirs.tar")
-        yield* run("/usr/bin/skopeo", [
-          "copy",
-          "--src-tls-verify=false",
-          `docker://${registry.host}/oa/src:v1`,
-          `oci-archive:${theirs}:v7`
-        ])
+        yield* skopeoCopy(`docker://${registry.host}/oa/src:v1`, `oci-archive:${theirs}:v7`)
         assert.strictEqual(yield* OciArchive.detect(theirs), "oci-archive")
         const imported = yield* OciArchive.import(theirs, client, { repository: "oa/imported", tag: "v1", ref: "v7" })
         const back = yield* client.getManifest("oa/imported", "v1")
@@ -205,9 +192,7 @@ layer(RealRegistry.layer(), { timeout: "120 seconds", excludeTestServices: true 
         }
         assert.deepStrictEqual(config.rootfs.diff_ids, pushed.diffIds)
         assert.deepStrictEqual(back.manifest.layers.map((l) => l.digest), pushed.layers)
-        const inspected = JSON.parse(
-          yield* run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", `docker://${registry.host}/oa/imported:v1`])
-        ) as { Digest: string }
+        const inspected = yield* skopeoInspect(`${registry.host}/oa/imported:v1`)
         assert.strictEqual(inspected.Digest, imported)
       }))
   }

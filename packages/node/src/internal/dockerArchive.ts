@@ -16,6 +16,7 @@ import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Zlib from "node:zlib"
+import type { ExportOptions, ExportResult, ImportOptions, ImportResult } from "../DockerArchive.js"
 import { ArchiveError, fromTar } from "./archiveError.js"
 import * as Tar from "./tarFile.js"
 
@@ -92,23 +93,6 @@ const collectBounded = <E, R>(
 // --- export --------------------------------------------------------------------------------------------------
 
 /** @internal */
-export interface ExportImage {
-  readonly repository: string
-  readonly reference: string
-  readonly platform?: Platform.Platform | undefined
-  readonly repoTags?: ReadonlyArray<string> | undefined
-}
-
-/** @internal */
-export interface ExportResult {
-  readonly path: string
-  readonly manifest: Digest.Digest
-  readonly config: Digest.Digest
-  readonly diffIds: ReadonlyArray<Digest.Digest>
-  readonly repoTags: ReadonlyArray<string>
-}
-
-/** @internal */
 export type ExportError =
   | ArchiveError
   | RegistryClient.GetManifestError
@@ -156,7 +140,7 @@ export const resolveImage = (
  */
 export const exportImage = (
   client: RegistryClient.Service,
-  image: ExportImage,
+  image: ExportOptions,
   path: string
 ): Effect.Effect<ExportResult, ExportError, FileSystem.FileSystem | Hash.Hash> =>
   Effect.gen(function*() {
@@ -239,23 +223,6 @@ export const exportImage = (
 // --- import --------------------------------------------------------------------------------------------------
 
 /** @internal */
-export interface ImportImage {
-  readonly repository: string
-  readonly tag?: string | undefined
-  /** The image of the archive, by one of its `RepoTags`. Default: the only image. */
-  readonly select?: string | undefined
-  readonly concurrency?: number | undefined
-}
-
-/** @internal */
-export interface ImportResult {
-  readonly manifest: Digest.Digest
-  readonly config: Digest.Digest
-  readonly layers: ReadonlyArray<Descriptor.Descriptor>
-  readonly repoTags: ReadonlyArray<string>
-}
-
-/** @internal */
 export type ImportError = ArchiveError | RegistryClient.UploadBlobError | RegistryClient.PutManifestError
 
 interface SaveEntry {
@@ -335,7 +302,7 @@ const sniff = (index: Tar.Index, entry: Tar.Entry): Effect.Effect<"gzip" | "zstd
 export const importImage = (
   path: string,
   client: RegistryClient.Service,
-  image: ImportImage
+  image: ImportOptions
 ): Effect.Effect<ImportResult, ImportError, Hash.Hash | Scope.Scope> =>
   Effect.gen(function*() {
     const index = yield* Effect.mapError(Tar.scan(path), fromTar)

@@ -4,7 +4,6 @@ import type * as Hash from "@effect-registry/core/Hash"
 import type * as Manifest from "@effect-registry/core/Manifest"
 import * as ManifestBuilder from "@effect-registry/core/ManifestBuilder"
 import * as MediaType from "@effect-registry/core/MediaType"
-import type * as Platform from "@effect-registry/core/Platform"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
@@ -12,41 +11,12 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import * as BlobFile from "../BlobFile.js"
+import type { ExportOptions, ExportResult, ImportOptions } from "../OciArchive.js"
 import * as OciLayout from "../OciLayout.js"
 import { ArchiveError, fromTar } from "./archiveError.js"
 import { DockerLayerTar, kindOf } from "./dockerArchive.js"
 import * as Files from "./layoutFiles.js"
 import * as Tar from "./tarFile.js"
-
-/** @internal */
-export interface ExportImage {
-  readonly repository: string
-  readonly reference: string
-  readonly ref?: string | undefined
-  readonly platform?: Platform.Platform | undefined
-  readonly concurrency?: number | undefined
-  readonly tempDirectory?: string | undefined
-  readonly convert?: boolean | undefined
-}
-
-/** @internal */
-export interface ExportResult {
-  readonly path: string
-  readonly digest: Digest.Digest
-  readonly mediaType: string
-  readonly sourceDigest: Digest.Digest
-  readonly refName: string | undefined
-  readonly converted: boolean
-}
-
-/** @internal */
-export interface ImportImage {
-  readonly repository: string
-  readonly tag?: string | undefined
-  readonly ref?: string | undefined
-  readonly concurrency?: number | undefined
-  readonly tempDirectory?: string | undefined
-}
 
 const tempDir = (directory: string | undefined) =>
   Effect.flatMap(
@@ -126,7 +96,7 @@ const toOci = (
  */
 export const exportImage = (
   client: RegistryClient.Service,
-  image: ExportImage,
+  image: ExportOptions,
   path: string
 ): Effect.Effect<
   ExportResult,
@@ -200,7 +170,7 @@ const inLayout = (name: string): boolean =>
 export const importImage = (
   path: string,
   client: RegistryClient.Service,
-  image: ImportImage
+  image: ImportOptions
 ): Effect.Effect<Digest.Digest, ArchiveError | OciLayout.PushError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function*() {
     const index = yield* Effect.mapError(Tar.scan(path), fromTar)

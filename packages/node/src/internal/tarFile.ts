@@ -1,3 +1,4 @@
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -70,15 +71,7 @@ const range = (opened: SafeFile.Opened, start: number, end: number): Stream.Stre
   SafeFile.stream({ ...opened, size: end }, start, ChunkSize)
 
 const readRange = (opened: SafeFile.Opened, start: number, length: number) =>
-  Effect.map(Stream.runCollect(range(opened, start, start + length)), (chunks) => {
-    const out = new Uint8Array(length)
-    let at = 0
-    for (const bytes of chunks) {
-      out.set(bytes, at)
-      at += bytes.length
-    }
-    return out
-  })
+  BlobSource.collectBytes(range(opened, start, start + length))
 
 const text = (bytes: Uint8Array): string => {
   const end = bytes.indexOf(0)
@@ -322,15 +315,7 @@ export const readAll = (index: Index, entry: Entry, maxBytes: number): Effect.Ef
       entry: entry.name,
       detail: `${entry.size} bytes, larger than the limit of ${maxBytes} for this member`
     })
-    : Effect.map(Stream.runCollect(open(index, entry)), (chunks) => {
-      const out = new Uint8Array(entry.size)
-      let at = 0
-      for (const bytes of chunks) {
-        out.set(bytes, at)
-        at += bytes.length
-      }
-      return out
-    })
+    : BlobSource.collectBytes(open(index, entry))
 
 // --- writing -----------------------------------------------------------------------------------------------
 

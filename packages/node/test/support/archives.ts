@@ -1,7 +1,11 @@
-import { BlobSource, Digest, ManifestBuilder, MediaType, type RegistryClient } from "@effect-registry/core"
-import type { InMemoryRegistry } from "@effect-registry/testing"
+import { BlobSource, Digest, ManifestBuilder, MediaType, RegistryClient } from "@effect-registry/core"
+import { NodeRegistry } from "@effect-registry/node"
+import type { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
 import { assert } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { execFile } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as zlib from "node:zlib"
@@ -113,3 +117,28 @@ export const nothingPushed = (registry: InMemoryRegistry.Service) =>
     const writes = (yield* registry.requests).filter((r) => r.method !== "GET" && r.method !== "HEAD")
     assert.deepStrictEqual(writes.map((r) => `${r.method} ${r.url}`), [])
   })
+
+/** A client of a real registry over plain http. */
+export const realClient = (registry: RealRegistry.Running) =>
+  Effect.map(
+    Layer.build(NodeRegistry.layer({ url: registry.host, plainHttp: true })),
+    (ctx) => Context.get(ctx, RegistryClient.RegistryClient)
+  )
+
+/** The error an effect must fail with. */
+export const failure = <A, E>(self: Effect.Effect<A, E>) =>
+  Effect.map(Effect.either(self), (result) => {
+    assert.isTrue(Either.isLeft(result), "expected a failure")
+    return (result as Either.Left<E, A>).left
+  })
+
+/** `skopeo copy FROM TO` over plain http on the loopback registry. */
+export const skopeoCopy = (from: string, to: string) =>
+  run("/usr/bin/skopeo", ["copy", "--src-tls-verify=false", "--dest-tls-verify=false", from, to])
+
+/** `skopeo inspect` of an image of the loopback registry. */
+export const skopeoInspect = (image: string) =>
+  Effect.map(
+    run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", `docker://${image}`]),
+    (out) => JSON.parse(out) as { readonly Digest: string; readonly Layers: ReadonlyArray<string> }
+  )
