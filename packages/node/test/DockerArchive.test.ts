@@ -145,6 +145,33 @@ describe("DockerArchive in memory", () => {
       assert.deepStrictEqual(yield* registry.tags("links/app"), ["v1"])
     }).pipe(Effect.provide(InMemory)))
 
+  it.scoped("reads archives GNU tar writes: ustar prefixes, PAX and GNU long names, blobs/sha256 layout", () =>
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const dir = yield* tempDir
+      const src = path.join(dir, "src")
+      const layer = layerTar(4000)
+      const configBytes = configOf([sha(layer)])
+      // a long layer path (over 100 bytes) and the Docker 25 layout of blobs
+      const long = `${"deep/".repeat(30)}layer.tar`
+      const config = `blobs/sha256/${hex(sha(configBytes))}`
+      fs.mkdirSync(path.join(src, path.dirname(long)), { recursive: true })
+      fs.mkdirSync(path.join(src, "blobs", "sha256"), { recursive: true })
+      fs.writeFileSync(path.join(src, long), layer)
+      fs.writeFileSync(path.join(src, config), configBytes)
+      fs.writeFileSync(
+        path.join(src, "manifest.json"),
+        JSON.stringify([{ Config: config, RepoTags: ["gnu:1"], Layers: [long] }])
+      )
+      for (const format of ["ustar", "pax", "gnu"]) {
+        const tar = path.join(dir, `${format}.tar`)
+        yield* run("tar", [`--format=${format}`, "-cf", tar, "-C", src, "."])
+        const imported = yield* DockerArchive.import(tar, client, { repository: `formats/${format}`, tag: "v1" })
+        assert.strictEqual(imported.config, sha(configBytes), format)
+        assert.deepStrictEqual(imported.layers.map((l) => l.digest), [sha(layer)], format)
+      }
+    }).pipe(Effect.provide(InMemory)))
+
   it.scoped("several images: selected by tag, else a typed error listing them", () =>
     Effect.gen(function*() {
       const client = yield* RegistryClient.RegistryClient

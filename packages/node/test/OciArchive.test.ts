@@ -78,6 +78,11 @@ describe("OciArchive in memory", () => {
         m.manifest.layers.map((l) => [l.digest, l.mediaType]),
         pushed.layers.map((d) => [d, MediaType.OciLayerGzip])
       )
+      // and a layout GNU tar archives (`./` members, PAX headers) imports too
+      const gnu = path.join(dir, "gnu.tar")
+      yield* run("tar", ["--format=pax", "-cf", gnu, "-C", out, "."])
+      assert.strictEqual(yield* OciArchive.import(gnu, client, { repository: "oa/gnu", tag: "v1" }), exported.digest)
+      fs.rmSync(gnu)
       const imported = yield* OciArchive.import(tar, client, { repository: "oa/copy", tag: "v2" })
       assert.strictEqual(imported, exported.digest)
       assert.strictEqual((yield* client.getManifest("oa/copy", "v2")).digest, exported.digest)

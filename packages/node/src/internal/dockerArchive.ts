@@ -307,7 +307,7 @@ export const importImage = (
   Effect.gen(function*() {
     const index = yield* Effect.mapError(Tar.scan(path), fromTar)
     const kind = kindOf(index)
-    if (kind !== "docker-archive" && !index.entries.has("manifest.json")) {
+    if (!index.entries.has("manifest.json")) {
       return yield* new ArchiveError({
         reason: "NotAnArchive",
         path,

@@ -121,15 +121,16 @@ const paxRecords = (bytes: Uint8Array): Map<string, string> | undefined => {
 }
 
 /**
- * The name of a member as used in the index: no leading `./`, no trailing `/`; none when the name is
- * absolute, empty, has a NUL or a `..` part (a name that could lead out of the archive).
+ * The name of a member as used in the index: no leading `./`, no trailing `/` (`""` for the archive's
+ * root, `./`); none when the name is absolute, empty, has a NUL or a `..` part (a name that could lead
+ * out of the archive).
  *
  * @internal
  */
 export const normalizeName = (name: string): string | undefined => {
-  if (name.includes("\0") || name.startsWith("/") || name.includes("\\")) return undefined
+  if (name === "" || name.includes("\0") || name.startsWith("/") || name.includes("\\")) return undefined
   const parts = name.split("/").filter((p) => p !== "" && p !== ".")
-  if (parts.length === 0 || parts.includes("..")) return undefined
+  if (parts.includes("..")) return undefined
   return parts.join("/")
 }
 
@@ -232,6 +233,15 @@ export const scan = (path: string): Effect.Effect<Index, Failure, Scope.Scope> =
         })
       }
       const type = typeOf(flag)
+      if (name === "") {
+        if (type === "Directory") continue // `./`, as GNU tar writes for `-C dir .`
+        return yield* fail({
+          reason: "UnsafeEntry",
+          path,
+          entry: rawName,
+          detail: "a member named as the archive's root"
+        })
+      }
       entries.set(name, {
         name,
         type,
@@ -252,7 +262,7 @@ export const scan = (path: string): Effect.Effect<Index, Failure, Scope.Scope> =
 export const resolve = (index: Index, name: string): Effect.Effect<Entry | undefined, Failure> =>
   Effect.suspend(() => {
     const start = normalizeName(name)
-    if (start === undefined) {
+    if (start === undefined || start === "") {
       return fail({ reason: "UnsafeEntry", path: index.path, entry: name, detail: "a name outside the archive" })
     }
     let current = index.entries.get(start)
