@@ -31,19 +31,9 @@ export * as NodeHttp from "./NodeHttp.js"
 /**
  * @since 0.1.0
  */
-export * as ImageCopy from "./ImageCopy.js"
-
-/**
- * @since 0.1.0
- */
 export * as NodeRegistry from "./NodeRegistry.js"
 
 /**
  * @since 0.1.0
  */
 export * as OciLayout from "./OciLayout.js"
-
-/**
- * @since 0.1.0
- */
-export * as Progress from "./Progress.js"

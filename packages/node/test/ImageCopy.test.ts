@@ -1,6 +1,7 @@
 import { AuthService, BlobSource, Descriptor, ManifestBuilder, MediaType, RegistryClient } from "@effect-registry/core"
 import type { Manifest } from "@effect-registry/core"
-import { ImageCopy, NodeHash, NodeRegistry, Progress } from "@effect-registry/node"
+import { ImageCopy, Progress } from "@effect-registry/core"
+import { NodeHash, NodeRegistry } from "@effect-registry/node"
 import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Context from "effect/Context"

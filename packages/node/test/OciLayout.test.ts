@@ -1,5 +1,5 @@
-import { AuthService, MediaType, RegistryClient } from "@effect-registry/core"
-import { NodeHash, NodeRegistry, OciLayout, Progress } from "@effect-registry/node"
+import { AuthService, MediaType, Progress, RegistryClient } from "@effect-registry/core"
+import { NodeHash, NodeRegistry, OciLayout } from "@effect-registry/node"
 import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Context from "effect/Context"

@@ -1,5 +1,6 @@
 import * as AuthService from "@effect-registry/core/AuthService"
 import * as Credentials from "@effect-registry/core/Credentials"
+import * as Progress from "@effect-registry/core/Progress"
 import * as Reference from "@effect-registry/core/Reference"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as Options from "@effect/cli/Options"
@@ -17,7 +18,6 @@ import type * as Scope from "effect/Scope"
 import * as DockerConfig from "../DockerConfig.js"
 import * as NodeHash from "../NodeHash.js"
 import * as NodeHttp from "../NodeHttp.js"
-import * as Progress from "../Progress.js"
 import { CliError, Io, type IoService, scrubber, Secrets } from "./cliIo.js"
 
 /** The options every command takes. */

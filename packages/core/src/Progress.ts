@@ -9,7 +9,6 @@
  *
  * @since 0.1.0
  */
-import type * as Digest from "@effect-registry/core/Digest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -17,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import type * as Digest from "./Digest.js"
 
 /**
  * A blob transfer begins. `bytes` is 0; `total` is the blob's size when known.
