@@ -50,7 +50,7 @@ export default tseslint.config(
   {
     // Library code: no console, never runs effects, never throws.
     files: ["packages/*/src/**/*.ts"],
-    ignores: ["packages/node/src/bin/**"],
+    ignores: ["packages/cli/src/bin/**"],
     rules: {
       "no-console": "error",
       "no-throw-literal": "error",

@@ -6,11 +6,6 @@ export * as BlobFile from "./BlobFile.js"
 /**
  * @since 0.1.0
  */
-export * as Cli from "./Cli.js"
-
-/**
- * @since 0.1.0
- */
 export * as CredentialHelper from "./CredentialHelper.js"
 
 /**

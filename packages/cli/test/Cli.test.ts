@@ -1,5 +1,5 @@
+import { Cli } from "@effect-registry/cli"
 import { MediaType, RegistryError } from "@effect-registry/core"
-import { Cli } from "@effect-registry/node"
 import { Key } from "@effect-registry/signing"
 import { RealRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
