@@ -1,7 +1,7 @@
 import { Cli } from "@effect-registry/cli"
 import { MediaType, RegistryError } from "@effect-registry/core"
 import { Key } from "@effect-registry/signing"
-import { RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"

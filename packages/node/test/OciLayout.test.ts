@@ -1,6 +1,7 @@
 import { AuthService, MediaType, Progress, RegistryClient } from "@effect-registry/core"
 import { NodeHash, NodeRegistry, OciLayout } from "@effect-registry/node"
-import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
+import { InMemoryRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
