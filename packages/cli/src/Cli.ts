@@ -96,7 +96,7 @@ export type Memory = CliIo.Memory
  *
  * @example
  * ```ts
- * import { Cli } from "@effect-registry/node"
+ * import { Cli } from "@effect-registry/cli"
  * import * as Effect from "effect/Effect"
  *
  * const program = Effect.gen(function*() {
@@ -133,7 +133,7 @@ const denied = new Set(["Unauthorized", "Denied"])
  * @example
  * ```ts
  * import { RegistryError } from "@effect-registry/core"
- * import { Cli } from "@effect-registry/node"
+ * import { Cli } from "@effect-registry/cli"
  *
  * Cli.exitCode(new RegistryError.ManifestUnknown({})) // 3
  * ```
@@ -200,7 +200,7 @@ export const version = "0.1.0"
  *
  * @example
  * ```ts
- * import { Cli } from "@effect-registry/node"
+ * import { Cli } from "@effect-registry/cli"
  * import * as Effect from "effect/Effect"
  *
  * const code = Cli.run(["tags", "--plain-http", "127.0.0.1:5000/team/app"]).pipe(Effect.provide(Cli.layerNodeIo))

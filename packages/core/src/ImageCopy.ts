@@ -132,8 +132,7 @@ const sameRegistry = (a: RegistryClient.Service, b: RegistryClient.Service): boo
  *
  * @example
  * ```ts
- * import { RegistryClient } from "@effect-registry/core"
- * import { ImageCopy } from "@effect-registry/node"
+ * import { ImageCopy, RegistryClient } from "@effect-registry/core"
  * import * as Effect from "effect/Effect"
  *
  * const copied = Effect.flatMap(RegistryClient.RegistryClient, (client) =>
