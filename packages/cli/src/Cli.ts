@@ -19,7 +19,7 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
-import { root } from "./internal/cliCommands.js"
+import { root } from "./commands/root.js"
 import * as CliIo from "./internal/cliIo.js"
 
 /**
