@@ -1,9 +1,7 @@
 /**
  * The command `effect-registry sign REF`.
  */
-import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Digest from "@effect-registry/core/Digest"
-import * as Manifest from "@effect-registry/core/Manifest"
 import * as MediaType from "@effect-registry/core/MediaType"
 import * as Reference from "@effect-registry/core/Reference"
 import * as Key from "@effect-registry/signing/Key"
@@ -13,7 +11,6 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CliError } from "../internal/cliIo.js"
 import { bad, globalOptions, imageManifest, parseRef, readFile, result, withEnv } from "../internal/commandKit.js"
 
 export const sign = Command.make(
@@ -67,20 +64,7 @@ export const sign = Command.make(
             input = yield* Schema1.build({ name: r.repository, tag, layers, config: configBytes })
           } else {
             const m = yield* imageManifest(client, r, Option.none())
-            if (m.kind === "schema1") {
-              input = m.bytes
-            } else {
-              const descriptor = Manifest.config(m)
-              if (Option.isNone(descriptor)) {
-                return yield* new CliError({ reason: "Failed", detail: `a ${m.kind} manifest has no config blob` })
-              }
-              const configBytes = yield* BlobSource.collectBytes(
-                client.downloadBlob(r.repository, descriptor.value.digest)
-              )
-              const layerDigests = Manifest.children(m).filter((d) => d.digest !== descriptor.value.digest)
-                .map((d) => d.digest)
-              input = yield* Schema1.build({ name: r.repository, tag, layers: layerDigests, config: configBytes })
-            }
+            input = yield* Schema1.fromImage(client, r.repository, m, { tag })
           }
           const signed = yield* Schema1.sign(input, privateKey)
           if (dryRun) {
