@@ -71,7 +71,8 @@ const recordingProxy = (upstream: string) =>
           req.on("end", () => {
             const body = Buffer.concat(chunks)
             requests.push({ method: req.method ?? "", url: req.url ?? "", body })
-            const headers = { ...req.headers, host: target.host }
+            // the client's Host goes through, so the registry's Locations name the proxy (its public address)
+            const headers = { ...req.headers }
             delete headers["transfer-encoding"]
             headers["content-length"] = String(body.length)
             const forward = http.request(
