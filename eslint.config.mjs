@@ -4,6 +4,18 @@ import tseslint from "typescript-eslint"
 
 const runEffect = ["runPromise", "runSync", "runFork", "runPromiseExit", "runSyncExit", "runCallback"]
 
+// The library packages never depend on the command line nor on this repository's private test servers.
+const libraryImportPatterns = [
+  {
+    group: ["@effect-registry/cli", "@effect-registry/cli/*", "@effect/cli", "@effect/cli/*"],
+    message: "library packages must not depend on the CLI: move the logic into the library, the flags into packages/cli"
+  },
+  {
+    group: ["@effect-registry/test-infra", "@effect-registry/test-infra/*"],
+    message: "@effect-registry/test-infra is private to this repository's tests"
+  }
+]
+
 export default tseslint.config(
   {
     ignores: [
@@ -50,7 +62,7 @@ export default tseslint.config(
   {
     // Library code: no console, never runs effects, never throws.
     files: ["packages/*/src/**/*.ts"],
-    ignores: ["packages/node/src/bin/**"],
+    ignores: ["packages/cli/src/bin/**"],
     rules: {
       "no-console": "error",
       "no-throw-literal": "error",
@@ -69,11 +81,17 @@ export default tseslint.config(
     }
   },
   {
+    files: ["packages/node/src/**/*.ts", "packages/signing/src/**/*.ts", "packages/testing/src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: libraryImportPatterns }]
+    }
+  },
+  {
     // Core runs wherever an HttpClient is provided: no Node modules.
     files: ["packages/core/src/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", {
-        patterns: [{ group: ["node:*"], message: "core must not import node: modules" }],
+        patterns: [{ group: ["node:*"], message: "core must not import node: modules" }, ...libraryImportPatterns],
         paths: [
           "fs",
           "path",

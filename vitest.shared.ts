@@ -10,11 +10,11 @@ const config: ViteUserConfig = {
   resolve: {
     alias: [
       {
-        find: /^@effect-registry\/([a-z]+)$/,
+        find: /^@effect-registry\/([a-z-]+)$/,
         replacement: path.join(root, "packages/$1/src/index.ts")
       },
       {
-        find: /^@effect-registry\/([a-z]+)\/(.+)$/,
+        find: /^@effect-registry\/([a-z-]+)\/(.+)$/,
         replacement: path.join(root, "packages/$1/src/$2.ts")
       }
     ]

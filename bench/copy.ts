@@ -4,8 +4,8 @@
  *
  * Usage: copy.ts <source-url> <source-repository> <tag> <target-url> <target-repository>
  */
+import * as ImageCopy from "@effect-registry/core/ImageCopy"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
-import * as ImageCopy from "@effect-registry/node/ImageCopy"
 import * as Effect from "effect/Effect"
 import { args, clientLayer, run } from "./worker.js"
 

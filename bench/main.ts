@@ -23,8 +23,8 @@
  * --profile (a `node --cpu-prof` run of every "ours" worker that misses its target, summarised in RESULTS.md),
  * --note TEXT (written into RESULTS.md), --budget-min N (stop starting samples after N minutes).
  */
-import * as ConnectionCounter from "@effect-registry/testing/ConnectionCounter"
-import * as RealRegistry from "@effect-registry/testing/RealRegistry"
+import * as ConnectionCounter from "@effect-registry/test-infra/ConnectionCounter"
+import * as RealRegistry from "@effect-registry/test-infra/RealRegistry"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import { spawn, spawnSync } from "node:child_process"

@@ -61,3 +61,23 @@ export * as RetryPolicy from "./RetryPolicy.js"
  * @since 0.1.0
  */
 export * as RegistryClient from "./RegistryClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Progress from "./Progress.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as ProgressTally from "./ProgressTally.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as CopyGraph from "./CopyGraph.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ImageCopy from "./ImageCopy.js"

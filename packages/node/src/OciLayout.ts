@@ -11,11 +11,13 @@
  *
  * @since 0.1.0
  */
+import * as Graph from "@effect-registry/core/CopyGraph"
 import type * as Descriptor from "@effect-registry/core/Descriptor"
 import * as Digest from "@effect-registry/core/Digest"
 import * as Hash from "@effect-registry/core/Hash"
 import * as Manifest from "@effect-registry/core/Manifest"
 import * as Platform from "@effect-registry/core/Platform"
+import * as Tally from "@effect-registry/core/ProgressTally"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import type * as RegistryError from "@effect-registry/core/RegistryError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -27,9 +29,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import * as BlobFile from "./BlobFile.js"
-import * as Graph from "./internal/copyGraph.js"
 import * as Files from "./internal/layoutFiles.js"
-import * as Tally from "./internal/progressTally.js"
 import * as NodeHash from "./NodeHash.js"
 
 /**

@@ -6,11 +6,6 @@ export * as BlobFile from "./BlobFile.js"
 /**
  * @since 0.1.0
  */
-export * as Cli from "./Cli.js"
-
-/**
- * @since 0.1.0
- */
 export * as CredentialHelper from "./CredentialHelper.js"
 
 /**
@@ -31,22 +26,12 @@ export * as NodeHttp from "./NodeHttp.js"
 /**
  * @since 0.1.0
  */
-export * as ImageCopy from "./ImageCopy.js"
-
-/**
- * @since 0.1.0
- */
 export * as NodeRegistry from "./NodeRegistry.js"
 
 /**
  * @since 0.1.0
  */
 export * as OciLayout from "./OciLayout.js"
-
-/**
- * @since 0.1.0
- */
-export * as Progress from "./Progress.js"
 
 /**
  * @since 0.1.0

@@ -1,5 +1,6 @@
 import * as Digest from "@effect-registry/core/Digest"
-import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
+import { InMemoryRegistry } from "@effect-registry/testing"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"

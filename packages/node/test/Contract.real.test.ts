@@ -1,7 +1,7 @@
 import * as AuthService from "@effect-registry/core/AuthService"
 import * as Credentials from "@effect-registry/core/Credentials"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
-import { RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
 import * as ContractSuite from "@effect-registry/testing/ContractSuite"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

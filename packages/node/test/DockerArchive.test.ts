@@ -1,6 +1,7 @@
 import { MediaType, RegistryClient } from "@effect-registry/core"
 import { DockerArchive } from "@effect-registry/node"
-import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
+import { InMemoryRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

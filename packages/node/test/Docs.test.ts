@@ -8,7 +8,7 @@ import ts from "typescript"
 
 // The docs cannot rot:
 //
-// 1. Every ```ts block of the root README and of the four package READMEs is type-checked. Each block is its
+// 1. Every ```ts block of the root README and of the package READMEs is type-checked. Each block is its
 //    own module (an `export {}` is appended), so it must import what it uses and `declare` what it leaves out
 //    (`declare const password: Redacted.Redacted<string>`). Blocks fenced as anything else (```sh, ```text, a
 //    bare ```) are not checked: use those for command lines and for fragments that are not TypeScript.
@@ -22,8 +22,10 @@ import ts from "typescript"
 
 const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const checkDir = Path.join(root, "packages/node/.docs-check")
-const packages = ["core", "node", "signing", "testing"] as const
-const readmes = ["README.md", ...packages.map((pkg) => `packages/${pkg}/README.md`)]
+// the published packages (TypeDoc documents each); test-infra is private, its README is checked all the same
+const packages = ["core", "node", "signing", "testing", "cli"] as const
+const workspace = [...packages, "test-infra"] as const
+const readmes = ["README.md", ...workspace.map((pkg) => `packages/${pkg}/README.md`)]
 
 interface Block {
   /** the README, relative to the repository root */
@@ -62,7 +64,7 @@ const compilerOptions = (): ts.CompilerOptions => {
   const base = ts.readConfigFile(Path.join(root, "tsconfig.base.json"), (path) => ts.sys.readFile(path))
   const parsed = ts.parseJsonConfigFileContent(base.config, ts.sys, root)
   const paths: Record<string, Array<string>> = {}
-  for (const pkg of packages) {
+  for (const pkg of workspace) {
     paths[`@effect-registry/${pkg}`] = [Path.join(root, `packages/${pkg}/src/index.ts`)]
     paths[`@effect-registry/${pkg}/*`] = [Path.join(root, `packages/${pkg}/src/*.ts`)]
   }

@@ -1,4 +1,4 @@
-import { RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "node:child_process"

@@ -1,6 +1,6 @@
 import { AuthService, RegistryClient } from "@effect-registry/core"
 import { NodeRegistry } from "@effect-registry/node"
-import { RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -1,19 +1,19 @@
-import { Digest, MediaType, RegistryClient } from "@effect-registry/core"
-import { Cli, NodeRegistry, OciLayout, Progress } from "@effect-registry/node"
+import { Digest, MediaType, Progress, RegistryClient } from "@effect-registry/core"
+import { NodeRegistry, OciLayout } from "@effect-registry/node"
 import { InMemoryRegistry } from "@effect-registry/testing"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type * as net from "node:net"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as zlib from "node:zlib"
 import { type Desc, InMemory, json, putBlob, sha, writeLayout } from "./support/layouts.js"
 import * as Layouts from "./support/layouts.js"
@@ -71,7 +71,8 @@ const recordingProxy = (upstream: string) =>
           req.on("end", () => {
             const body = Buffer.concat(chunks)
             requests.push({ method: req.method ?? "", url: req.url ?? "", body })
-            const headers = { ...req.headers, host: target.host }
+            // the client's Host goes through, so the registry's Locations name the proxy (its public address)
+            const headers = { ...req.headers }
             delete headers["transfer-encoding"]
             headers["content-length"] = String(body.length)
             const forward = http.request(
@@ -327,14 +328,28 @@ const tarEntriesOf = (dir: string): Array<TarEntry> => {
   return out
 }
 
+// The CLI is its own package (@effect-registry/cli, which depends on this one): it runs here as a user runs it,
+// its bin as a process (from its sources through tsx), with HOME and DOCKER_CONFIG in the temporary directory.
+const cliBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../cli/src/bin/effect-registry.ts")
+
 const cliPush = (archive: string, ref: string, home: string) =>
-  Effect.gen(function*() {
-    const io = yield* Cli.memoryIo({})
-    const code = yield* Cli.run(["push", archive, ref, "--plain-http"]).pipe(
-      Effect.provide(io.layer),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DOCKER_CONFIG", home], ["HOME", home]])))
+  Effect.async<{ code: number; stdout: string; stderr: string }>((resume) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", cliBin, "push", archive, ref, "--plain-http"],
+      {
+        timeout: 60_000,
+        cwd: path.dirname(cliBin),
+        encoding: "utf8",
+        env: { ...process.env, HOME: home, DOCKER_CONFIG: home }
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
+        resume(Effect.succeed({ code, stdout, stderr }))
+      }
     )
-    return { code, stdout: yield* io.stdout, stderr: yield* io.stderr }
+    child.stdin?.end()
+    return Effect.sync(() => child.kill())
   })
 
 describe("CLI push of a hostile layout tar", () => {

@@ -3,6 +3,7 @@
  * docker/distribution do.
  *
  * - {@link build} makes a schema 1 manifest from layer digests and an image config.
+ * - {@link fromImage} converts an image of a registry (schema 2 or OCI) to one with {@link build}.
  * - {@link sign} serialises it with three-space indentation (`JSON.stringify(v, null, 3)`) and
  *   adds libtrust pretty signatures, giving bytes to PUT with the media type
  *   `application/vnd.docker.distribution.manifest.v1+prettyjws`.
@@ -14,12 +15,15 @@
  *
  * @since 0.1.0
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Digest from "@effect-registry/core/Digest"
 import * as Manifest from "@effect-registry/core/Manifest"
 import * as MediaType from "@effect-registry/core/MediaType"
+import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { createHash } from "node:crypto"
 import * as JsonSignature from "./JsonSignature.js"
@@ -507,4 +511,96 @@ export const build = (options: BuildOptions): Effect.Effect<Manifest.Schema1, Si
       history: v1.map((_, i) => ({ v1Compatibility: v1[v1.length - 1 - i] }))
     }
     return manifest
+  })
+
+// ---------------------------------------------------------------------------
+// from an image
+// ---------------------------------------------------------------------------
+
+/**
+ * The largest image config {@link fromImage} downloads, in bytes (8 MiB).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MaxConfigBytes = 8 * 1024 * 1024
+
+/**
+ * What {@link fromImage} needs besides the image: the tag the schema 1
+ * manifest names (schema 1 manifests carry their repository and tag).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FromImageOptions {
+  readonly tag: string
+}
+
+/** The config blob's bytes, at most its announced size and {@link MaxConfigBytes}. */
+const downloadConfig = (
+  client: RegistryClient.Service,
+  repository: string,
+  digest: Digest.Digest,
+  size: number
+): Effect.Effect<Uint8Array, SigningError.BuildError | RegistryClient.DownloadBlobError> =>
+  size > MaxConfigBytes
+    ? Effect.fail(buildError("InvalidConfig", `the config blob is ${size} bytes, more than ${MaxConfigBytes}`))
+    : BlobSource.collectBytesAtMost(
+      client.downloadBlob(repository, digest),
+      size,
+      () =>
+        buildError(
+          "InvalidConfig",
+          `the registry sent more bytes than the descriptor says (${size}); reading stopped there`
+        )
+    )
+
+/**
+ * An image held by a registry, in schema 1 form for {@link sign}: a schema 1
+ * manifest as it is (its exact bytes; `sign` adds its signature to those it
+ * has), a schema 2 or OCI image manifest converted with {@link build} from its
+ * layers and its config blob, downloaded from `repository` with `client` (at
+ * most {@link MaxConfigBytes}, and no more than the manifest announces). The
+ * schema 1 `name` is `repository`. An index is not an image: choose one of its
+ * children first (`Platform.select`) and pass that manifest.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "@effect-registry/core"
+ * import { Key, Schema1 } from "@effect-registry/signing"
+ * import { Effect } from "effect"
+ *
+ * declare const pem: string
+ *
+ * // sign the image app:v1 as a schema 1 manifest and push it as app:v1-schema1
+ * const program = Effect.gen(function*() {
+ *   const client = yield* RegistryClient.RegistryClient
+ *   const image = yield* client.getManifest("app", "v1")
+ *   const input = yield* Schema1.fromImage(client, "app", image, { tag: "v1-schema1" })
+ *   const signed = yield* Schema1.sign(input, yield* Key.privateKeyFromPem(pem))
+ *   return yield* client.putManifest("app", "v1-schema1", signed)
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromImage = (
+  client: RegistryClient.Service,
+  repository: string,
+  manifest: Manifest.Any,
+  options: FromImageOptions
+): Effect.Effect<Input, SigningError.BuildError | RegistryClient.DownloadBlobError> =>
+  Effect.gen(function*() {
+    if (manifest.kind === "schema1") return manifest.bytes
+    if (Manifest.isIndex(manifest)) {
+      return yield* buildError("NotAnImage", `a ${manifest.kind} manifest is an index: choose one of its images`)
+    }
+    const config = Manifest.config(manifest)
+    if (Option.isNone(config)) {
+      return yield* buildError("InvalidConfig", `a ${manifest.kind} manifest has no config blob`)
+    }
+    const configBytes = yield* downloadConfig(client, repository, config.value.digest, config.value.size)
+    const layers = Manifest.children(manifest).filter((d) => d.digest !== config.value.digest).map((d) => d.digest)
+    return yield* build({ name: repository, tag: options.tag, layers, config: configBytes })
   })

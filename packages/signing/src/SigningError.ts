@@ -211,11 +211,12 @@ export class VerifyError extends Data.TaggedError("VerifyError")<{
  * - `InvalidConfig`: the configuration is not a JSON object (or not serialisable).
  * - `InvalidName`: the repository name is empty.
  * - `InvalidTag`: the tag is empty.
+ * - `NotAnImage`: `Schema1.fromImage` was given an index (pick one of its images first).
  *
  * @since 0.1.0
  * @category models
  */
-export type BuildErrorReason = "NoLayers" | "InvalidConfig" | "InvalidName" | "InvalidTag"
+export type BuildErrorReason = "NoLayers" | "InvalidConfig" | "InvalidName" | "InvalidTag" | "NotAnImage"
 
 /**
  * `Schema1.build` was given something it cannot turn into a manifest.

@@ -6,7 +6,7 @@
 import { AuthService, BlobSource, Digest, RegistryClient } from "@effect-registry/core"
 import { NodeHash, NodeHttp } from "@effect-registry/node"
 import { Key, Schema1 } from "@effect-registry/signing"
-import { RealRegistry } from "@effect-registry/testing"
+import { RealRegistry } from "@effect-registry/test-infra"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -1,6 +1,7 @@
 import { BlobSource, Digest, ManifestBuilder, MediaType, RegistryClient } from "@effect-registry/core"
 import { NodeRegistry } from "@effect-registry/node"
-import type { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
+import type { RealRegistry } from "@effect-registry/test-infra"
+import type { InMemoryRegistry } from "@effect-registry/testing"
 import { assert } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -75,7 +75,7 @@ const parseUpstream = (upstream: string): Effect.Effect<{ host: string; port: nu
  *
  * @example
  * ```ts
- * import { ConnectionCounter } from "@effect-registry/testing"
+ * import { ConnectionCounter } from "@effect-registry/test-infra"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {

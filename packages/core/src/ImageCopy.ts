@@ -8,17 +8,17 @@
  *
  * @since 0.1.0
  */
-import * as BlobSource from "@effect-registry/core/BlobSource"
-import type * as Descriptor from "@effect-registry/core/Descriptor"
-import * as Digest from "@effect-registry/core/Digest"
-import * as Manifest from "@effect-registry/core/Manifest"
-import * as Platform from "@effect-registry/core/Platform"
-import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Graph from "./internal/copyGraph.js"
-import * as Tally from "./internal/progressTally.js"
+import * as BlobSource from "./BlobSource.js"
+import * as Graph from "./CopyGraph.js"
+import type * as Descriptor from "./Descriptor.js"
+import * as Digest from "./Digest.js"
+import * as Manifest from "./Manifest.js"
+import * as Platform from "./Platform.js"
+import * as Tally from "./ProgressTally.js"
+import type * as RegistryClient from "./RegistryClient.js"
 
 /**
  * Where an image comes from.
@@ -132,8 +132,7 @@ const sameRegistry = (a: RegistryClient.Service, b: RegistryClient.Service): boo
  *
  * @example
  * ```ts
- * import { RegistryClient } from "@effect-registry/core"
- * import { ImageCopy } from "@effect-registry/node"
+ * import { ImageCopy, RegistryClient } from "@effect-registry/core"
  * import * as Effect from "effect/Effect"
  *
  * const copied = Effect.flatMap(RegistryClient.RegistryClient, (client) =>

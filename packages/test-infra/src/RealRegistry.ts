@@ -172,7 +172,7 @@ export class RealRegistryError extends Data.TaggedError("RealRegistryError")<{
  * @since 0.1.0
  * @category tags
  */
-export class RealRegistry extends Context.Tag("@effect-registry/testing/RealRegistry")<RealRegistry, Running>() {}
+export class RealRegistry extends Context.Tag("@effect-registry/test-infra/RealRegistry")<RealRegistry, Running>() {}
 
 const fromFailure = (failure: LaunchFailure, logs?: string): RealRegistryError =>
   new RealRegistryError({
@@ -225,7 +225,7 @@ const modeOf = (options: Options): Mode => options.mode ?? "anonymous"
  * @category constructors
  * @example
  * ```ts
- * import { RealRegistry } from "@effect-registry/testing"
+ * import { RealRegistry } from "@effect-registry/test-infra"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -370,7 +370,7 @@ export const make = (options: Options = {}): Effect.Effect<Running, RealRegistry
  * @category layers
  * @example
  * ```ts
- * import { RealRegistry } from "@effect-registry/testing"
+ * import { RealRegistry } from "@effect-registry/test-infra"
  *
  * const RegistryLive = RealRegistry.layer({ mode: "anonymous", relativeUrls: true })
  * ```

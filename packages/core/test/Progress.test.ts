@@ -1,5 +1,5 @@
 import { Digest } from "@effect-registry/core"
-import { Progress } from "@effect-registry/node"
+import { Progress } from "@effect-registry/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"

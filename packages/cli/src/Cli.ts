@@ -20,7 +20,7 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
-import { root } from "./internal/cliCommands.js"
+import { root } from "./commands/root.js"
 import * as CliIo from "./internal/cliIo.js"
 
 /**
@@ -97,7 +97,7 @@ export type Memory = CliIo.Memory
  *
  * @example
  * ```ts
- * import { Cli } from "@effect-registry/node"
+ * import { Cli } from "@effect-registry/cli"
  * import * as Effect from "effect/Effect"
  *
  * const program = Effect.gen(function*() {
@@ -134,7 +134,7 @@ const denied = new Set(["Unauthorized", "Denied"])
  * @example
  * ```ts
  * import { RegistryError } from "@effect-registry/core"
- * import { Cli } from "@effect-registry/node"
+ * import { Cli } from "@effect-registry/cli"
  *
  * Cli.exitCode(new RegistryError.ManifestUnknown({})) // 3
  * ```
@@ -205,7 +205,7 @@ export const version = "0.1.0"
  *
  * @example
  * ```ts
- * import { Cli } from "@effect-registry/node"
+ * import { Cli } from "@effect-registry/cli"
  * import * as Effect from "effect/Effect"
  *
  * const code = Cli.run(["tags", "--plain-http", "127.0.0.1:5000/team/app"]).pipe(Effect.provide(Cli.layerNodeIo))

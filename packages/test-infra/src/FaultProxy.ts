@@ -110,7 +110,7 @@ export class FaultProxyError extends Data.TaggedError("FaultProxyError")<{
  * @since 0.1.0
  * @category tags
  */
-export class FaultProxy extends Context.Tag("@effect-registry/testing/FaultProxy")<FaultProxy, Running>() {}
+export class FaultProxy extends Context.Tag("@effect-registry/test-infra/FaultProxy")<FaultProxy, Running>() {}
 
 const invalid = (message: string) => new FaultProxyError({ reason: "InvalidOptions", message })
 
@@ -186,7 +186,7 @@ const listen = (proxy: Proxy): Effect.Effect<number, FaultProxyError, Scope.Scop
  * @category constructors
  * @example
  * ```ts
- * import { FaultProxy, RealRegistry } from "@effect-registry/testing"
+ * import { FaultProxy, RealRegistry } from "@effect-registry/test-infra"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -272,7 +272,7 @@ export const make = (options: Options): Effect.Effect<Running, FaultProxyError, 
  * @category layers
  * @example
  * ```ts
- * import { FaultProxy } from "@effect-registry/testing"
+ * import { FaultProxy } from "@effect-registry/test-infra"
  *
  * const ProxyLive = FaultProxy.layer({ upstream: "http://127.0.0.1:5000", rate: 0.2, seed: 42 })
  * ```
@@ -287,7 +287,7 @@ export const layer = (options: Options): Layer.Layer<FaultProxy, FaultProxyError
  * @category layers
  * @example
  * ```ts
- * import { FaultProxy, RealRegistry } from "@effect-registry/testing"
+ * import { FaultProxy, RealRegistry } from "@effect-registry/test-infra"
  * import { Layer } from "effect"
  *
  * const ProxyLive = FaultProxy.layerRealRegistry({ rate: 0.2, seed: 42 }).pipe(

@@ -190,7 +190,7 @@ export class TokenServerError extends Data.TaggedError("TokenServerError")<{
  * @since 0.1.0
  * @category tags
  */
-export class TokenServer extends Context.Tag("@effect-registry/testing/TokenServer")<TokenServer, Running>() {}
+export class TokenServer extends Context.Tag("@effect-registry/test-infra/TokenServer")<TokenServer, Running>() {}
 
 /**
  * Parses one scope, `type:name:actions`; the name may contain `:` (a registry host with a port). Invalid values give
@@ -200,7 +200,7 @@ export class TokenServer extends Context.Tag("@effect-registry/testing/TokenServ
  * @category utils
  * @example
  * ```ts
- * import { TokenServer } from "@effect-registry/testing"
+ * import { TokenServer } from "@effect-registry/test-infra"
  *
  * TokenServer.parseScope("repository:alice/app:pull,push")
  * // { type: "repository", name: "alice/app", actions: ["pull", "push"] }
@@ -224,7 +224,7 @@ export const parseScope = (scope: string): ResourceScope | undefined => {
  * @category constructors
  * @example
  * ```ts
- * import { TokenServer } from "@effect-registry/testing"
+ * import { TokenServer } from "@effect-registry/test-infra"
  *
  * const policy = TokenServer.defaultPolicy({ anonymousPull: (repository) => repository.startsWith("public/") })
  * ```
@@ -270,7 +270,7 @@ interface Outcome {
  * @category constructors
  * @example
  * ```ts
- * import { TokenServer } from "@effect-registry/testing"
+ * import { TokenServer } from "@effect-registry/test-infra"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -592,7 +592,7 @@ export const make = (options: Options = {}): Effect.Effect<Running, TokenServerE
  * @category layers
  * @example
  * ```ts
- * import { TokenServer } from "@effect-registry/testing"
+ * import { TokenServer } from "@effect-registry/test-infra"
  *
  * const TokenServerLive = TokenServer.layer({ users: [{ username: "alice", password: "secret" }] })
  * ```

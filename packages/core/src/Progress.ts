@@ -9,7 +9,6 @@
  *
  * @since 0.1.0
  */
-import type * as Digest from "@effect-registry/core/Digest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -17,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import type * as Digest from "./Digest.js"
 
 /**
  * A blob transfer begins. `bytes` is 0; `total` is the blob's size when known.
@@ -104,7 +104,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Progress extends Context.Tag("@effect-registry/node/Progress")<Progress, Service>() {}
+export class Progress extends Context.Tag("@effect-registry/core/Progress")<Progress, Service>() {}
 
 /**
  * The events of a {@link queue} layer.
@@ -123,7 +123,7 @@ export interface EventsService {
  * @since 0.1.0
  * @category tags
  */
-export class Events extends Context.Tag("@effect-registry/node/Progress/Events")<Events, EventsService>() {}
+export class Events extends Context.Tag("@effect-registry/core/Progress/Events")<Events, EventsService>() {}
 
 /**
  * A `Progress` that drops every event.
@@ -138,7 +138,7 @@ export const none: Layer.Layer<Progress> = Layer.succeed(Progress, Progress.of({
  *
  * @example
  * ```ts
- * import { Progress } from "@effect-registry/node"
+ * import { Progress } from "@effect-registry/core"
  *
  * let moved = 0
  * const ProgressLive = Progress.callback((event) => {
@@ -169,9 +169,8 @@ export const callback = (f: (event: Event) => void | Effect.Effect<void>): Layer
  *
  * @example
  * ```ts
- * import { Progress } from "@effect-registry/node"
+ * import { Progress } from "@effect-registry/core"
  * import * as Effect from "effect/Effect"
-import { dual } from "effect/Function"
  * import * as Stream from "effect/Stream"
  *
  * const draw = Effect.flatMap(Progress.Events, (events) =>
@@ -230,7 +229,7 @@ export interface TrackOptions {
  *
  * @example
  * ```ts
- * import { Progress } from "@effect-registry/node"
+ * import { Progress } from "@effect-registry/core"
  * import type { Digest } from "@effect-registry/core"
  * import * as Stream from "effect/Stream"
  *

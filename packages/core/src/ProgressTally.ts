@@ -1,13 +1,23 @@
-import * as BlobSource from "@effect-registry/core/BlobSource"
-import type * as Digest from "@effect-registry/core/Digest"
+/**
+ * Building blocks for transfers that report to the `Progress` service: a
+ * tally of one image's bytes and outcomes, and the `BlobStart` /
+ * `BlobProgress` / `BlobDone` / `ImageDone` events around each blob transfer.
+ * Image copy (core) and OCI layout push and pull (node) use it; so can any
+ * other transfer that wants the same events.
+ *
+ * @since 0.2.0
+ */
 import * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
-import * as Progress from "../Progress.js"
+import * as BlobSource from "./BlobSource.js"
+import type * as Digest from "./Digest.js"
+import * as Progress from "./Progress.js"
 
 /**
  * Bytes moved and blob bytes seen for one image.
  *
- * @internal
+ * @since 0.2.0
+ * @category models
  */
 export interface Tally {
   bytes: number
@@ -17,20 +27,27 @@ export interface Tally {
   mounted: number
 }
 
-/** @internal */
+/**
+ * A fresh tally.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
 export const make = (): Tally => ({ bytes: 0, total: 0, transferred: 0, existed: 0, mounted: 0 })
 
 /**
  * Counts the bytes of a stream of the blob, from `offset`.
  *
- * @internal
+ * @since 0.2.0
+ * @category models
  */
 export type Wrap = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, offset?: number) => Stream.Stream<Uint8Array, E, R>
 
 /**
  * A re-openable source whose every opening is counted.
  *
- * @internal
+ * @since 0.2.0
+ * @category combinators
  */
 export const wrapSource = <E, R>(source: BlobSource.Reopenable<E, R>, wrap: Wrap): BlobSource.BlobSource<E, R> =>
   BlobSource.reopenable((offset) => wrap(source.open(offset), offset))
@@ -39,7 +56,8 @@ export const wrapSource = <E, R>(source: BlobSource.Reopenable<E, R>, wrap: Wrap
  * One blob transfer: `BlobStart`, the `BlobProgress` events of whatever `run`
  * streams through `wrap`, `BlobDone` with the outcome `run` returns.
  *
- * @internal
+ * @since 0.2.0
+ * @category combinators
  */
 export const transfer = <E, R>(
   tally: Tally,
@@ -69,7 +87,8 @@ export const transfer = <E, R>(
 /**
  * The `ImageDone` event of a tally.
  *
- * @internal
+ * @since 0.2.0
+ * @category combinators
  */
 export const imageDone = (tally: Tally, digest: Digest.Digest): Effect.Effect<void> =>
   Progress.emit({ _tag: "ImageDone", digest, bytes: tally.bytes, total: tally.total })

@@ -1,13 +1,22 @@
-import type * as Descriptor from "@effect-registry/core/Descriptor"
-import type * as Digest from "@effect-registry/core/Digest"
-import * as Manifest from "@effect-registry/core/Manifest"
-import * as MediaType from "@effect-registry/core/MediaType"
+/**
+ * The content graph of an image or index: every manifest reachable from a top
+ * manifest (children of indexes loaded on demand, nesting bounded) and every
+ * blob those manifests reference, each once. What image copy, OCI layout push
+ * and pull walk before moving bytes.
+ *
+ * @since 0.2.0
+ */
 import * as Effect from "effect/Effect"
+import type * as Descriptor from "./Descriptor.js"
+import type * as Digest from "./Digest.js"
+import * as Manifest from "./Manifest.js"
+import * as MediaType from "./MediaType.js"
 
 /**
  * A blob referenced by a manifest of the graph.
  *
- * @internal
+ * @since 0.2.0
+ * @category models
  */
 export interface BlobRef {
   readonly digest: Digest.Digest
@@ -20,7 +29,8 @@ export interface BlobRef {
  * The content reachable from a manifest: every manifest, children before
  * parents (the top one last), and every blob, each once.
  *
- * @internal
+ * @since 0.2.0
+ * @category models
  */
 export interface Graph {
   readonly manifests: ReadonlyArray<Manifest.Any>
@@ -31,7 +41,8 @@ export interface Graph {
  * The blobs an image manifest references: config and layers (schema 1:
  * `fsLayers`), non-distributable layers left out.
  *
- * @internal
+ * @since 0.2.0
+ * @category getters
  */
 export const imageBlobs = (m: Manifest.Any): ReadonlyArray<BlobRef> => {
   if (m.kind === "schema1") {
@@ -50,7 +61,8 @@ const MaxDepth = 8
  * Walks from `top` through the children of indexes (loaded with `load`;
  * `select` may narrow the children of the top index) down to the blobs.
  *
- * @internal
+ * @since 0.2.0
+ * @category walking
  */
 export const walk = <E, R>(
   top: Manifest.Any,

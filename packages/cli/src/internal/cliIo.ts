@@ -40,7 +40,7 @@ export interface IoService {
  * every message it prints.
  */
 export class Secrets
-  extends Context.Tag("@effect-registry/node/Cli/Secrets")<Secrets, Ref.Ref<ReadonlyArray<string>>>()
+  extends Context.Tag("@effect-registry/cli/Cli/Secrets")<Secrets, Ref.Ref<ReadonlyArray<string>>>()
 {}
 
 /** Replaces every known secret (longer than 3 characters) in a text. */
@@ -53,7 +53,7 @@ export const scrubber = (secrets: ReadonlyArray<string>) => {
   }
 }
 
-export class Io extends Context.Tag("@effect-registry/node/Cli/Io")<Io, IoService>() {}
+export class Io extends Context.Tag("@effect-registry/cli/Cli/Io")<Io, IoService>() {}
 
 /** Bytes read from standard input at most (a password, a manifest). */
 export const MaxStdin = 16 * 1024 * 1024

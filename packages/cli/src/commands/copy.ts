@@ -1,0 +1,76 @@
+/**
+ * The command `effect-registry copy SRC DST`.
+ */
+import * as ImageCopy from "@effect-registry/core/ImageCopy"
+import * as Platform from "@effect-registry/core/Platform"
+import * as Reference from "@effect-registry/core/Reference"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import { CliError } from "../internal/cliIo.js"
+import {
+  bad,
+  checkConcurrency,
+  concurrencyOption,
+  globalOptions,
+  parseRef,
+  result,
+  withEnv
+} from "../internal/commandKit.js"
+
+export const copy = Command.make(
+  "copy",
+  {
+    global: globalOptions,
+    src: Args.text({ name: "SRC" }),
+    dst: Args.text({ name: "DST" }),
+    platform: Options.text("platform").pipe(
+      Options.withDescription("Copy only the image for os/arch[/variant] from an index (repeatable)"),
+      Options.repeated
+    ),
+    allPlatforms: Options.boolean("all-platforms").pipe(
+      Options.withDescription("Copy an index with every image (the default)")
+    ),
+    referrers: Options.boolean("referrers").pipe(Options.withDescription("Also copy the referrers")),
+    concurrency: concurrencyOption
+  },
+  ({ allPlatforms, concurrency, dst, global, platform, referrers, src }) =>
+    Effect.gen(function*() {
+      const from = yield* parseRef(src)
+      const to = yield* parseRef(dst)
+      if (allPlatforms && platform.length > 0) return yield* bad("--platform and --all-platforms exclude each other")
+      const platforms = yield* Effect.forEach(platform, Platform.parse)
+      const n = yield* checkConcurrency(concurrency)
+      yield* withEnv(global, [from.registry, to.registry], (env) =>
+        Effect.gen(function*() {
+          const source = yield* env.client(from.registry)
+          const target = yield* env.client(to.registry)
+          const copied = yield* ImageCopy.copy({
+            from: { client: source, repository: from.repository, reference: Reference.manifestReference(from) },
+            to: { client: target, repository: to.repository, tag: to.digest === undefined ? to.tag : undefined },
+            platforms: platforms.length > 0 ? platforms : "all",
+            concurrency: n,
+            referrers
+          })
+          if (to.digest !== undefined && to.digest !== copied.digest) {
+            return yield* new CliError({
+              reason: "Failed",
+              detail: `copied ${copied.digest}, not the digest ${to.digest} of the destination`
+            })
+          }
+          yield* result(env, copied.digest, {
+            source: Reference.format(from),
+            destination: Reference.format(to),
+            digest: copied.digest,
+            mediaType: copied.mediaType,
+            tag: copied.tag ?? null,
+            manifests: copied.manifests.length,
+            transferred: copied.transferred,
+            existed: copied.existed,
+            mounted: copied.mounted,
+            bytes: copied.bytes
+          })
+        }))
+    })
+).pipe(Command.withDescription("Copy an image or index from SRC to DST (blobs mounted on the same registry)"))
