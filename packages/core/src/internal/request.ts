@@ -22,6 +22,7 @@ import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
+import type * as RegistryClient from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
 import * as Range from "./range.js"
 
@@ -45,31 +46,12 @@ export interface Authorizer {
 export type AuthFailure = RegistryError.Unauthorized | RegistryError.TransportError | RegistryError.UnexpectedResponse
 
 /**
- * Every error an answer can be mapped to.
+ * Every error an answer can be mapped to: the public `RegistryClient.ResponseError`, declared there so
+ * that the declarations of other packages never name this internal module.
  *
  * @since 0.1.0
  */
-export type ResponseFailure =
-  | RegistryError.Unauthorized
-  | RegistryError.Denied
-  | RegistryError.ManifestUnknown
-  | RegistryError.BlobUnknown
-  | RegistryError.NameUnknown
-  | RegistryError.NameInvalid
-  | RegistryError.TagInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.ManifestInvalid
-  | RegistryError.ManifestBlobUnknown
-  | RegistryError.ManifestUnverified
-  | RegistryError.BlobUploadUnknown
-  | RegistryError.BlobUploadInvalid
-  | RegistryError.RangeInvalid
-  | RegistryError.Unsupported
-  | RegistryError.TooManyRequests
-  | RegistryError.PaginationNumberInvalid
-  | RegistryError.RegistryUnavailable
-  | RegistryError.TransportError
-  | RegistryError.UnexpectedResponse
+export type ResponseFailure = RegistryClient.ResponseError
 
 /** @since 0.1.0 */
 export interface Env {

@@ -4,18 +4,14 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type * as RealRegistry from "../RealRegistry.js"
 
-/** @internal */
-export type FailureReason =
-  | "BinaryMissing"
-  | "OpensslMissing"
-  | "Certificates"
-  | "FileSystem"
-  | "Port"
-  | "Spawn"
-  | "Exited"
-  | "StartTimeout"
-  | "Listen"
+/**
+ * The launcher's reasons: those of the public `RealRegistryError` but `TokenServer`.
+ *
+ * @internal
+ */
+export type FailureReason = Exclude<RealRegistry.RealRegistryErrorReason, "TokenServer">
 
 /** @internal */
 export class LaunchFailure extends Data.TaggedError("LaunchFailure")<{
