@@ -155,6 +155,11 @@ describe("the published packages", () => {
           assert.strictEqual(published.license, "MIT")
           assert.isDefined(published.engines?.node)
           assert.strictEqual(published.repository?.directory, `packages/${pkg}`)
+          assert.strictEqual(
+            Fs.readFileSync(Path.join(dir, "node_modules/@effect-registry", pkg, "LICENSE"), "utf8"),
+            Fs.readFileSync(Path.join(root, "LICENSE"), "utf8"),
+            `${pkg}: the published LICENSE is the repository's`
+          )
           // No declaration may name a module that the package's `exports` hide from a consumer.
           for (const file of walk(Path.join(dir, "node_modules/@effect-registry", pkg, "dist"))) {
             if (!file.endsWith(".d.ts")) continue
