@@ -1,5 +1,5 @@
 /**
- * Row 5, ours: `count` sequential `client.manifestDigest` calls (HEAD of a manifest by tag) over the client's
+ * Rows 5 and 6, ours: `count` sequential `client.manifestDigest` calls (HEAD of a manifest by tag) over the client's
  * keep-alive pool. One untimed call first opens the connection.
  *
  * Usage: heads.ts <registry-url> <repository> <tag> <count>

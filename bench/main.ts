@@ -8,18 +8,22 @@
  * medians: wall time, throughput, client CPU (user+sys), peak RSS, and the registry's CPU. Writes
  * `bench/RESULTS.md` unless `--smoke`.
  *
- * Registries: A takes pushes (rows 1–3), B holds the image that is pulled and HEADed (rows 3, 5), C holds the copy
+ * Registries: A takes pushes (rows 1–3), B holds the image that is pulled and HEADed (rows 3, 5, 6), C holds the copy
  * source and the same-registry copies (row 4), D takes the cross-registry copies (row 4). Keeping them apart stops
  * skopeo's blob-info cache (which remembers where it saw each digest) from turning a push into a mount.
  *
  * Rows 1L and 2L repeat the download and the monolithic upload with a larger blob (`--big-mib`, default 4096; 0
  * leaves them out; `--big-runs`, default 2), to show peak RSS against blob size.
  *
- * Options: --smoke, --runs N, --rows 1,2,3,4,5, --blob-mib N, --big-mib N, --big-runs N, --layer-mib N, --layers N,
- * --heads N, --chunk-mib N,
+ * Row 6 counts connections too: after its timed runs, each side runs once more through a counting TCP relay
+ * (`ConnectionCounter`) in front of B. `--rows` with some of the rows updates only their lines of `RESULTS.md`.
+ *
+ * Options: --smoke, --runs N, --rows 1,2,3,4,5,6, --blob-mib N, --big-mib N, --big-runs N, --layer-mib N, --layers N,
+ * --heads N (row 5), --curl-heads N (row 6), --chunk-mib N,
  * --profile (a `node --cpu-prof` run of every "ours" worker that misses its target, summarised in RESULTS.md),
  * --note TEXT (written into RESULTS.md), --budget-min N (stop starting samples after N minutes).
  */
+import * as ConnectionCounter from "@effect-registry/testing/ConnectionCounter"
 import * as RealRegistry from "@effect-registry/testing/RealRegistry"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
@@ -57,12 +61,16 @@ interface Config {
   readonly layerBytes: number
   readonly layers: number
   readonly heads: number
+  /** HEADs of row 6 (ours against curl) */
+  readonly curlHeads: number
   readonly chunkBytes: number
   readonly profile: boolean
   readonly note: string | undefined
   readonly budgetMs: number
   readonly childTimeoutMs: number
 }
+
+const AllRows = [1, 2, 3, 4, 5, 6]
 
 const parseArgs = (argv: ReadonlyArray<string>): Config => {
   const flags = new Map<string, string>()
@@ -91,6 +99,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
     "layer-mib",
     "layers",
     "heads",
+    "curl-heads",
     "chunk-mib",
     "note",
     "budget-min"
@@ -104,7 +113,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`)
     return n
   }
-  const rows = new Set((flags.get("rows") ?? "1,2,3,4,5").split(",").map((s) => Number(s.trim())))
+  const rows = new Set((flags.get("rows") ?? AllRows.join(",")).split(",").map((s) => Number(s.trim())))
   const blobBytes = Math.round(num("blob-mib", smoke ? 8 : 1024) * MiB)
   return {
     smoke,
@@ -116,6 +125,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
     layerBytes: Math.round(num("layer-mib", smoke ? 1 : 64) * MiB),
     layers: Math.floor(num("layers", 8)),
     heads: Math.floor(num("heads", smoke ? 200 : 1000)),
+    curlHeads: Math.floor(num("curl-heads", smoke ? 20 : 1000)),
     chunkBytes: Math.round(num("chunk-mib", smoke ? 2 : 16) * MiB),
     profile: bools.has("profile"),
     note: flags.get("note"),
@@ -490,6 +500,17 @@ case "$loc" in *\?*) sep='&digest=' ;; *) sep='?digest=' ;; esac
 curl -sSf -o /dev/null -X PUT "$loc$sep$digest"`
 const curlDownload = String.raw`set -euo pipefail
 curl -sSf "$1" | openssl dgst -sha256`
+// row 6: a HEAD of every URL of a curl config file ($1) in one curl process (which keeps its connection); prints
+// how many answers carried the digest $2
+const curlHeads = String.raw`set -euo pipefail
+curl -sS --fail -I -H "Accept: $3" --config "$1" | tr -d '\r' | grep -ci "^docker-content-digest: $2\$"`
+
+/** A curl config file of `count` lines `url = "<url>"`, in `bench/.data`; returns its path. */
+const curlUrlFile = (name: string, url: string, count: number): string => {
+  const file = Path.join(DATA, name)
+  Fs.writeFileSync(file, `url = "${url}"\n`.repeat(count))
+  return file
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // rows
@@ -519,6 +540,20 @@ interface Row {
   readonly registryPids: ReadonlyArray<number>
   /** runs per side when not `config.runs` */
   readonly runs?: number | undefined
+  /** after the timed runs, one more run of each side through the counting relay; ours may open at most `max` */
+  readonly connections?: {
+    readonly counter: Counter
+    readonly ours: ReadonlyArray<string>
+    readonly peer: ReadonlyArray<string>
+    readonly max: number
+  } | undefined
+}
+
+/** The counting TCP relay in front of registry B (row 6). */
+interface Counter {
+  readonly url: string
+  readonly connections: () => Promise<number>
+  readonly reset: () => Promise<void>
 }
 
 interface Registries {
@@ -535,7 +570,9 @@ const makeRows = (
   big: { readonly path: string; readonly digest: string } | undefined,
   layout: Layout,
   /** the digest of the seeded image on B, as the registry reports it */
-  imageDigest: string
+  imageDigest: string,
+  /** the counting relay in front of B */
+  counter: Counter
 ): Array<Row> => {
   const { a, b, c, d } = regs
   const blobRepo = "bench/blob"
@@ -742,6 +779,40 @@ const makeRows = (
       registryPids: [b.pid]
     })
   }
+  if (config.rows.has(6)) {
+    const n = config.curlHeads
+    const manifestPath = `/v2/${imageRepo}/manifests/${TAG}`
+    const ours = (url: string) => worker("heads", url, imageRepo, TAG, n)
+    const curl = (url: string, file: string) => [
+      "bash",
+      "-c",
+      curlHeads,
+      "_",
+      curlUrlFile(file, `${url}${manifestPath}`, n),
+      imageDigest,
+      manifestAccept
+    ]
+    rows.push({
+      id: "6",
+      group: 6,
+      title: `${n} manifest HEADs, one client (wall time of the process; TCP connections counted in one more run)`,
+      requests: n,
+      ours: {
+        label: `ours: manifestDigest ×${n}`,
+        argv: () => ours(b.url),
+        check: (s) => s.stdout.includes(imageDigest) ? undefined : "wrong digest"
+      },
+      peer: {
+        label: `curl -I, ${n} URLs in one process`,
+        argv: () => curl(b.url, "heads-curl.txt"),
+        check: (s) => s.stdout.trim().split("\n").pop() === String(n) ? undefined : "not every answer had the digest"
+      },
+      maxRatio: 1.5,
+      targetText: "≤ 1.5× time, ≤ 2 connections",
+      registryPids: [b.pid],
+      connections: { counter, ours: ours(counter.url), peer: curl(counter.url, "heads-curl-relay.txt"), max: 2 }
+    })
+  }
   return rows
 }
 
@@ -795,9 +866,23 @@ interface RowResult {
   readonly ratio: number
   readonly timeMet: boolean | undefined
   readonly rssMet: boolean
+  /** TCP connections of the counted run of each side (rows with `connections`) */
+  readonly connections: { readonly ours: number | undefined; readonly peer: number | undefined } | undefined
+  /** ours opened at most the row's `connections.max`; undefined: not counted */
+  readonly connectionsMet: boolean | undefined
   readonly runs: number
   readonly errors: ReadonlyArray<string>
 }
+
+/** The verdict of a row: its time target, and its connection limit when it has one. */
+const verdictOf = (r: RowResult): boolean | undefined =>
+  (r.row.maxRatio !== undefined && r.timeMet === undefined) ||
+    (r.timeMet === undefined && r.connectionsMet === undefined)
+    ? undefined
+    : r.timeMet !== false && r.connectionsMet !== false
+
+const connectionsText = (n: number | undefined): string =>
+  n === undefined ? "" : `; ${n} TCP connection${n === 1 ? "" : "s"}`
 
 const RssLimitMiB = 120
 
@@ -813,9 +898,12 @@ const tableLines = (results: ReadonlyArray<RowResult>): Array<string> => {
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   ]
   for (const r of results) {
-    const verdict = r.timeMet === undefined ? "—" : r.timeMet ? "yes" : "**no**"
+    const met = verdictOf(r)
+    const verdict = met === undefined ? "—" : met ? "yes" : "**no**"
     for (const [side, res, first] of [["ours", r.ours, true], ["peer", r.peer, false]] as const) {
-      const label = (side === "ours" ? r.row.ours.label : r.row.peer.label).replaceAll("|", "\\|")
+      const label = `${side === "ours" ? r.row.ours.label : r.row.peer.label}${
+        connectionsText(side === "ours" ? r.connections?.ours : r.connections?.peer)
+      }`.replaceAll("|", "\\|")
       lines.push(
         `| ${first ? `${r.row.id}. ${r.row.title}` : ""} | ${label} | ${res.ok.length}/${res.samples.length} | ${
           fmt(res.wall)
@@ -843,7 +931,15 @@ const printTable = (results: ReadonlyArray<RowResult>) => {
       } s`
     process.stdout.write(`${r.row.id}. ${r.row.title}\n`)
     process.stdout.write(`${line(r.row.ours.label, r.ours)}\n${line(r.row.peer.label, r.peer)}\n`)
-    const verdict = r.timeMet === undefined ? "" : r.timeMet ? "  met" : "  MISSED"
+    if (r.connections !== undefined) {
+      process.stdout.write(
+        `    TCP connections: ours ${r.connections.ours ?? "—"}, peer ${r.connections.peer ?? "—"} (ours at most ${
+          r.row.connections?.max ?? "—"
+        })\n`
+      )
+    }
+    const met = verdictOf(r)
+    const verdict = met === undefined ? "" : met ? "  met" : "  MISSED"
     process.stdout.write(
       `    ours/peer time ${fmt(r.ratio)}×  target ${r.row.targetText}${verdict}; ours peak RSS ${
         fmt(r.ours.rssMiB, 1)
@@ -901,6 +997,7 @@ const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<Ro
     peer.time = peer.opS
   }
   const ratio = ours.time / peer.time
+  const connections = row.connections === undefined ? undefined : await countConnections(row, config, signal, errors)
   return {
     row,
     ours,
@@ -908,9 +1005,41 @@ const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<Ro
     ratio,
     timeMet: row.maxRatio === undefined || !Number.isFinite(ratio) ? undefined : ratio <= row.maxRatio,
     rssMet: !(ours.rssMiB > RssLimitMiB),
+    connections,
+    connectionsMet: connections?.ours === undefined || row.connections === undefined
+      ? undefined
+      : connections.ours <= row.connections.max,
     runs,
     errors
   }
+}
+
+/** One more run of each side of `row` through the counting relay; the connections each opened. */
+const countConnections = async (
+  row: Row,
+  config: Config,
+  signal: AbortSignal,
+  errors: Array<string>
+): Promise<{ readonly ours: number | undefined; readonly peer: number | undefined }> => {
+  const counted = row.connections
+  if (counted === undefined) return { ours: undefined, peer: undefined }
+  const count = async (key: "ours" | "peer"): Promise<number | undefined> => {
+    await counted.counter.reset()
+    const sample = await measure(counted[key], {
+      timeoutMs: config.childTimeoutMs,
+      registryPids: row.registryPids,
+      signal
+    })
+    const problem = sample.ok ? row[key].check?.(sample) : sample.error
+    if (problem !== undefined) {
+      errors.push(`${key} counted run: ${problem}`)
+      return undefined
+    }
+    const n = await counted.counter.connections()
+    log(`${row.id} ${key.padEnd(4)} counted run: ${n} TCP connection${n === 1 ? "" : "s"}`)
+    return n
+  }
+  return { ours: await count("ours"), peer: await count("peer") }
 }
 
 const profileRow = async (row: Row, signal: AbortSignal): Promise<string> => {
@@ -1001,11 +1130,60 @@ const writeResults = async (
     analysis,
     ""
   ].join("\n")
-  await FsP.writeFile(resultsFile, text)
+  const partial = AllRows.some((id) => !config.rows.has(id))
+  const old = partial ? await FsP.readFile(resultsFile, "utf8").catch(() => undefined) : undefined
+  await FsP.writeFile(resultsFile, old === undefined ? text : mergePartial(old, config, results, facts))
   log(`wrote ${Path.relative(ROOT, resultsFile)}`)
 }
 
-const bench = async (config: Config, regs: Registries, signal: AbortSignal): Promise<number> => {
+/** The table's lines of each row (its first line starts `| <id>. `), in order, from a table's lines. */
+const rowGroups = (lines: ReadonlyArray<string>): Array<[string, Array<string>]> => {
+  const groups: Array<[string, Array<string>]> = []
+  for (const line of lines) {
+    const id = /^\| ([0-9]+[A-Za-z]*)\. /.exec(line)?.[1]
+    if (id !== undefined) groups.push([id, [line]])
+    else if (groups.length > 0) groups[groups.length - 1][1].push(line)
+  }
+  return groups
+}
+
+/**
+ * A run of some of the rows (`--rows`) into the existing RESULTS.md: their table lines replace the old ones (new
+ * rows go last), the rest of the file stays, and a line under the machine facts says when and where they ran.
+ */
+const mergePartial = (
+  old: string,
+  config: Config,
+  results: ReadonlyArray<RowResult>,
+  facts: ReadonlyArray<string>
+): string => {
+  const lines = old.split("\n")
+  const start = lines.findIndex((l) => l.startsWith("| row | side |"))
+  if (start < 0) throw new Error(`${resultsFile} has no results table to merge rows into`)
+  let end = start
+  while (end < lines.length && lines[end].startsWith("|")) end++
+  const fresh = new Map(rowGroups(tableLines(results).slice(2)))
+  const merged: Array<string> = []
+  for (const [id, group] of rowGroups(lines.slice(start + 2, end))) {
+    merged.push(...(fresh.get(id) ?? group))
+    fresh.delete(id)
+  }
+  for (const group of fresh.values()) merged.push(...group)
+  const factsAt = lines.findIndex((l) => l === "## Machine and versions")
+  let factsEnd = factsAt + 2
+  while (factsAt >= 0 && factsEnd < lines.length && lines[factsEnd].startsWith("- ")) factsEnd++
+  const note = `- ${config.rows.size === 1 ? "row" : "rows"} ${
+    [...config.rows].join(", ")
+  } re-run alone (\`--rows\`, ${config.runs} runs per side): ${
+    facts.filter((f) => !/^(curl|openssl|skopeo|registry|kernel|memory|CPU):/.test(f)).join("; ")
+  }`
+  const out = [...lines]
+  out.splice(start + 2, end - start - 2, ...merged)
+  if (factsAt >= 0) out.splice(factsEnd, 0, note)
+  return out.join("\n")
+}
+
+const bench = async (config: Config, regs: Registries, counter: Counter, signal: AbortSignal): Promise<number> => {
   const load0 = Os.loadavg()
   log(`registries: A ${regs.a.url}, B ${regs.b.url}, C ${regs.c.url}, D ${regs.d.url}`)
   log(
@@ -1029,17 +1207,17 @@ const bench = async (config: Config, regs: Registries, signal: AbortSignal): Pro
       await exec(["bash", "-c", curlMonolithic, "_", regs.a.url, "bench/big", big.path, big.digest])
     }
   }
-  if (config.rows.has(3) || config.rows.has(5)) {
+  if (config.rows.has(3) || config.rows.has(5) || config.rows.has(6)) {
     await exec(skopeo(`oci:${layout.dir}:${TAG}`, `docker://${regs.b.host}/bench/image:${TAG}`))
   }
   if (config.rows.has(4)) await exec(skopeo(`oci:${layout.dir}:${TAG}`, `docker://${regs.c.host}/bench/src:${TAG}`))
 
-  const seededB = config.rows.has(3) || config.rows.has(5)
+  const seededB = config.rows.has(3) || config.rows.has(5) || config.rows.has(6)
   const imageDigest = seededB ? await headManifest(regs.b.url, "bench/image", TAG) ?? "" : layout.manifest.digest
   if (imageDigest !== layout.manifest.digest) {
     log(`note: skopeo stored the manifest as ${imageDigest}, the layout has ${layout.manifest.digest}`)
   }
-  const rows = makeRows(config, regs, blob, big, layout, imageDigest)
+  const rows = makeRows(config, regs, blob, big, layout, imageDigest, counter)
   const results: Array<RowResult> = []
   for (const row of rows) {
     log(`row ${row.id}: ${row.title}`)
@@ -1104,8 +1282,14 @@ const program = Effect.gen(function*() {
     RealRegistry.make(options),
     RealRegistry.make(options)
   ], { concurrency: 4 })
+  const relay = yield* ConnectionCounter.make({ upstream: b.url })
+  const counter: Counter = {
+    url: relay.url,
+    connections: () => Effect.runPromise(relay.connections),
+    reset: () => Effect.runPromise(relay.reset)
+  }
   const code = yield* Effect.tryPromise({
-    try: (signal) => bench(config, { a, b, c, d }, signal),
+    try: (signal) => bench(config, { a, b, c, d }, counter, signal),
     catch: (e) => e
   })
   if (code !== 0) process.exitCode = code

@@ -13,8 +13,13 @@
  *    token) or fails with `Unauthorized` when nothing better can be done.
  *    Then the client retries once with `authorize`.
  *
- * Credentials go only to the origin that challenged (and to the token realm it
- * named), never into URLs, messages, logs or span attributes.
+ * Credentials are bound to one registry: `options.registry`, else the first
+ * registry that asks for them (its origin: scheme, host and port; Docker
+ * Hub's host names count as one registry). They go only to that registry and
+ * to the token realm its challenge names, never to another origin, never over
+ * plain http when the registry is https, never into URLs, messages, logs or
+ * span attributes. Requests to any other origin are treated as anonymous.
+ * (With a `CredentialsProvider`, credentials are looked up per host instead.)
  *
  * @since 0.1.0
  */
@@ -35,6 +40,7 @@ import type * as Scope from "effect/Scope"
 import * as Challenge from "./Challenge.js"
 import * as Creds from "./Credentials.js"
 import * as Auth from "./internal/auth.js"
+import * as Origin from "./internal/origin.js"
 import * as Token from "./internal/token.js"
 import * as RegistryError from "./RegistryError.js"
 
@@ -137,8 +143,18 @@ export interface Options {
  * @category models
  */
 export interface MakeOptions extends Options {
-  /** The credentials for every registry. Default anonymous. Ignored when `provider` is given. */
+  /**
+   * The credentials, for the `registry`. Default anonymous. Ignored when `provider` is given.
+   */
   readonly credentials?: Creds.Credentials | undefined
+  /**
+   * The registry the `credentials` are for: its URL (`https://registry.example`)
+   * or `host[:port]` (https). They are sent to this origin only (and to the
+   * token realm its challenge names); every other origin is anonymous. Default:
+   * the first registry that asks for credentials (a `RegistryClient` asks for
+   * its own first). `NodeRegistry.layer` sets it to its `url`.
+   */
+  readonly registry?: string | undefined
   /** Look credentials up per registry host. */
   readonly provider?: Context.Tag.Service<Creds.CredentialsProvider> | undefined
 }
@@ -282,8 +298,24 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
 
   const provider = options.provider
   const staticCredentials = options.credentials ?? Creds.anonymous
-  const credentialsFor = (host: string): Effect.Effect<Creds.Credentials, RegistryError.Unauthorized> =>
-    provider === undefined ? Effect.succeed(staticCredentials) : Ref.get(known).pipe(
+  // The registry the static credentials belong to: configured, else the first one that asks.
+  const bound = yield* Ref.make(options.registry === undefined ? undefined : Origin.registryOf(options.registry))
+  const boundRegistry = (url: URL): Effect.Effect<string | undefined> =>
+    Ref.modify(bound, (current) => {
+      const registry = current ?? (options.registry === undefined ? Origin.registryOf(url) : undefined)
+      return [registry, registry]
+    })
+  const credentialsFor = (url: URL): Effect.Effect<Creds.Credentials, RegistryError.Unauthorized> => {
+    if (provider === undefined) {
+      if (staticCredentials._tag === "Anonymous") return Effect.succeed(staticCredentials)
+      return Effect.map(
+        boundRegistry(url),
+        (registry) =>
+          registry !== undefined && registry === Origin.registryOf(url) ? staticCredentials : Creds.anonymous
+      )
+    }
+    const host = url.host
+    return Ref.get(known).pipe(
       Effect.flatMap((map) => {
         const cached = map.get(host)
         return cached !== undefined
@@ -291,6 +323,22 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
           : provider.get(host).pipe(Effect.tap((credentials) => updateMap(known, host, credentials)))
       })
     )
+  }
+  // Why a registry gets no credentials although some are configured (another origin than theirs).
+  const notBound = (url: URL): Effect.Effect<string | undefined> =>
+    provider !== undefined || staticCredentials._tag === "Anonymous" ? Effect.succeed(undefined) : Effect.map(
+      Ref.get(bound),
+      (registry) =>
+        registry !== undefined && registry !== Origin.registryOf(url)
+          ? `credentials are configured for ${registry} only, and ${url.origin} is another origin, so none are sent ` +
+            `to it; give this registry its own credentials (a CredentialsProvider, or another AuthService)`
+          : undefined
+    )
+  // Whether anything of this service's registry started on https: then no token realm may be plain http.
+  const httpsRegistry = (url: URL): Effect.Effect<boolean> =>
+    url.protocol === "https:"
+      ? Effect.succeed(true)
+      : Effect.map(Ref.get(bound), (registry) => registry !== undefined && Origin.isHttps(registry))
 
   const widenKey = (origin: string, wanted: ReadonlyArray<string>) => `${origin} ${wanted.join(" ")}`
 
@@ -366,7 +414,7 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
     yield* Effect.annotateCurrentSpan({ "registry.origin": url.origin, "registry.auth.scopes": requested.join(" ") })
     const challenge = (yield* Ref.get(challenges)).get(url.origin)
     if (challenge === undefined) return request
-    const credentials = yield* credentialsFor(url.host)
+    const credentials = yield* credentialsFor(url)
     if (challenge._tag === "Basic") {
       return credentials._tag === "Basic"
         ? Auth.withAuthorization(request, Auth.basicHeader(credentials.username, credentials.password))
@@ -407,12 +455,15 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
       })
     const chosen = Challenge.select(Challenge.fromResponse(response))
     if (chosen === undefined) return yield* failure
-    const credentials = yield* credentialsFor(url.host)
+    const credentials = yield* credentialsFor(url)
     const sent = Auth.authorizationScheme(request)
 
     if (Challenge.isBasic(chosen)) {
       if (credentials._tag !== "Basic") {
-        return yield* fail("MissingCredentials", "the registry asks for a username and password")
+        return yield* fail(
+          "MissingCredentials",
+          (yield* notBound(url)) ?? "the registry asks for a username and password"
+        )
       }
       if (sent === "basic") return yield* fail("RejectedCredentials")
       yield* updateMap(challenges, url.origin, { _tag: "Basic" } as const)
@@ -430,9 +481,10 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
         detail: realmText === undefined ? "Bearer challenge without realm" : "Bearer challenge with an invalid realm"
       })
     }
+    // A realm may be on another origin (the token spec allows it), never on plain http for an https registry.
     if (
       (realm.protocol !== "https:" && realm.protocol !== "http:") ||
-      (realm.protocol === "http:" && url.protocol === "https:" && !allowInsecureRealm)
+      (realm.protocol === "http:" && (yield* httpsRegistry(url)) && !allowInsecureRealm)
     ) {
       return yield* fail("InsecureRealm", `token realm ${realm.protocol}//${realm.host}`)
     }

@@ -805,6 +805,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     retry: RetryPolicy.honourRetryAfter(options.retrySchedule ?? RetryPolicy.transient, maxRetryAfter),
     uploadRetry: RetryPolicy.withRetryAfter(options.uploadRetrySchedule ?? RetryPolicy.upload, maxRetryAfter),
     errorBodyLimit: options.errorBodyLimit ?? Request.DefaultErrorBodyLimit,
+    registry: baseUrl,
     baseUrl,
     hash,
     maxManifestSize: options.maxManifestSize ?? Manifest.DefaultMaxSize,
@@ -847,6 +848,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const first = new URL(`${baseUrl}${path}`)
     if (options?.n !== undefined) first.searchParams.set("n", String(options.n))
     return Pagination.paginate({
+      registry: baseUrl,
       first: first.toString(),
       maxPages: env.maxPages,
       context: ctx,
@@ -1133,7 +1135,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // An upload URL: resolved against the registry; the repository read from its path for the scopes.
   const uploadLocation = (location: string) =>
     Effect.gen(function*() {
-      const url = yield* Request.resolveLocation(location, `${baseUrl}/v2/`, {})
+      const url = yield* Request.followLocation(env, location, `${baseUrl}/v2/`, {})
       const path = Either.getOrElse(Either.try(() => new URL(url).pathname), () => "")
       const match = /\/v2\/(.+)\/blobs\/uploads\/[^/]*$/.exec(path)
       const repository = match !== null ? match[1] : undefined
@@ -1163,7 +1165,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
     })
     const next = response.headers["location"] !== undefined
-      ? yield* Request.resolveLocation(response.headers["location"], at.url, { repository: at.repository })
+      ? yield* Request.followLocation(env, response.headers["location"], at.url, { repository: at.repository })
       : at.url
     const offset = Range.uploadedBytes(response.headers["range"])
     if (Option.isNone(offset)) {

@@ -108,7 +108,7 @@ const describe = (headline: string, self: Context): string => {
  * - `InsufficientScope`: the token does not grant the access the operation needs.
  * - `InvalidToken`: the registry refused the token (expired, wrong audience, garbage).
  * - `UnsupportedChallenge`: the registry asked for an authentication scheme we do not speak.
- * - `InsecureRealm`: the token realm would receive credentials over plain http or another origin, which is refused.
+ * - `InsecureRealm`: the token realm is on plain http while the registry is on https, which is refused.
  *
  * @since 0.1.0
  * @category models
@@ -150,7 +150,7 @@ export class Unauthorized extends Data.TaggedError("Unauthorized")<
       InsufficientScope: "the token does not grant the required access",
       InvalidToken: "the registry rejected the token",
       UnsupportedChallenge: "the registry asked for an unsupported authentication scheme",
-      InsecureRealm: "refusing to send credentials to an insecure or foreign token realm"
+      InsecureRealm: "refusing a plain-http token realm for an https registry"
     }
     const scopes = this.scopes !== undefined && this.scopes.length > 0 ? ` (scopes ${this.scopes.join(" ")})` : ""
     return describe(`Unauthorized: ${why[this.reason]}${scopes}`, this)
@@ -642,12 +642,21 @@ export class TransportError extends Data.TaggedError("TransportError")<
  * @since 0.1.0
  * @category models
  */
-export type UnexpectedReason = "Status" | "Body" | "Header" | "TooLarge" | "NotRegistry" | "Pagination"
+export type UnexpectedReason =
+  | "Status"
+  | "Body"
+  | "Header"
+  | "TooLarge"
+  | "NotRegistry"
+  | "Pagination"
+  | "ForeignOrigin"
 
 /**
  * An answer the protocol does not allow: an unexpected status, a body or header
  * that does not parse, a body over the size limit, a server that is not a V2
- * registry, an endless pagination.
+ * registry, an endless pagination, a `Link` or upload `Location` on another
+ * origin or on plain http after https (`ForeignOrigin`: not followed, so that
+ * neither credentials nor data leave the registry).
  *
  * @since 0.1.0
  * @category errors
@@ -669,7 +678,8 @@ export class UnexpectedResponse extends Data.TaggedError("UnexpectedResponse")<
       Header: "malformed response header",
       TooLarge: "response body too large",
       NotRegistry: "not a Docker Registry HTTP API V2 / OCI distribution endpoint",
-      Pagination: "pagination did not end"
+      Pagination: "pagination did not end",
+      ForeignOrigin: "the registry pointed to another origin or to plain http, which is not followed"
     }
     return describe(`Unexpected response: ${why[this.reason]}`, this)
   }

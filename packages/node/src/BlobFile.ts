@@ -21,6 +21,7 @@ import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as SafeFile from "./internal/safeFile.js"
 
 /**
  * A file operation failed.
@@ -29,7 +30,7 @@ import * as Path from "node:path"
  * @category errors
  */
 export class BlobFileError extends Data.TaggedError("BlobFileError")<{
-  readonly reason: "Stat" | "NotAFile" | "Read" | "Write" | "Rename" | "Offset"
+  readonly reason: "Stat" | "NotAFile" | "Symlink" | "Changed" | "Read" | "Write" | "Rename" | "Offset"
   readonly path: string
   readonly cause?: unknown
 }> {
@@ -40,6 +41,8 @@ export class BlobFileError extends Data.TaggedError("BlobFileError")<{
     const why: Record<BlobFileError["reason"], string> = {
       Stat: "cannot stat",
       NotAFile: "not a regular file",
+      Symlink: "a symbolic link, not followed (give the file it points at)",
+      Changed: "the file was replaced or shortened while being read; read it again",
       Read: "cannot read",
       Write: "cannot write",
       Rename: "cannot move into place",
@@ -52,7 +55,8 @@ export class BlobFileError extends Data.TaggedError("BlobFileError")<{
 /**
  * A file as an upload source: `open(offset)` streams the file from `offset`
  * to its end. It is a core `BlobSource` (`_tag: "Reopenable"`) that also knows
- * its size and path.
+ * its size and path. Every opening reads the same file as the first one (same
+ * device, inode and size, else `Changed`) and never more than `size` bytes.
  *
  * @since 0.1.0
  * @category models
@@ -72,6 +76,11 @@ export interface Source extends BlobSource.Reopenable<BlobFileError> {
 export interface SourceOptions {
   /** Bytes per chunk read from disk. Default 1 MiB. */
   readonly chunkSize?: number | undefined
+  /**
+   * Follow a symbolic link at `path`. Default `true`; `false` refuses a link (`Symlink`), for files whose
+   * path comes from content that is not trusted (a layout, an archive).
+   */
+  readonly followSymlinks?: boolean | undefined
 }
 
 const DefaultChunkSize = 1024 * 1024
@@ -94,23 +103,32 @@ const DefaultChunkSize = 1024 * 1024
 export const source = (
   path: string,
   options?: SourceOptions
-): Effect.Effect<Source, BlobFileError, FileSystem.FileSystem> =>
+): Effect.Effect<Source, BlobFileError> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const info = yield* fs.stat(path).pipe(
-      Effect.mapError((cause) => new BlobFileError({ reason: "Stat", path, cause }))
-    )
-    if (info.type !== "File") return yield* new BlobFileError({ reason: "NotAFile", path })
-    const size = Number(info.size)
+    const follow = options?.followSymlinks !== false
+    const failed = (first: boolean) => (f: SafeFile.OpenFailure) =>
+      new BlobFileError({
+        reason: f._tag === "Symlink" || f._tag === "NotAFile" || f._tag === "Changed"
+          ? f._tag
+          : first
+          ? "Stat"
+          : "Read",
+        path,
+        cause: f.cause
+      })
+    const first = yield* Effect.mapError(Effect.scoped(SafeFile.open(path, { follow })), failed(true))
+    const size = first.size
     const chunkSize = Math.max(1, Math.floor(options?.chunkSize ?? DefaultChunkSize))
     const open = (offset: number): Stream.Stream<Uint8Array, BlobFileError> => {
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
         return Stream.fail(new BlobFileError({ reason: "Offset", path }))
       }
       if (offset === size) return Stream.empty
-      return fs.stream(path, { offset, chunkSize }).pipe(
-        Stream.mapError((cause) => new BlobFileError({ reason: "Read", path, cause }))
-      )
+      return Stream.unwrapScoped(Effect.gen(function*() {
+        const again = yield* SafeFile.open(path, { follow })
+        if (!SafeFile.sameFile(first, again)) return yield* Effect.fail<SafeFile.OpenFailure>({ _tag: "Changed" })
+        return SafeFile.stream(again, offset, chunkSize)
+      })).pipe(Stream.mapError(failed(false)))
     }
     return { _tag: "Reopenable", path, size, open }
   })
@@ -135,7 +153,7 @@ export const digest = (
 ): Effect.Effect<
   { readonly digest: Digest.Digest; readonly size: number },
   BlobFileError,
-  FileSystem.FileSystem | Hash.Hash
+  Hash.Hash
 > => Effect.flatMap(source(path), (s) => Hash.digestOf(s.open(0), algorithm))
 
 /**

@@ -100,6 +100,14 @@ export interface Options {
    * piece. Default 16 MiB; 0 keeps `@effect/platform`'s own body stream.
    */
   readonly bodyBuffer?: number | undefined
+  /**
+   * Keep the connection for the next request after an answer to `HEAD` (`manifestDigest`, `hasBlob`,
+   * `blobMetadata`). Default `true`. undici on its own closes the connection after every `HEAD` (and asks the
+   * server to, with `Connection: close`), in case a broken server sends a body after the headers; every
+   * `HEAD` then pays a new TCP connection (and TLS handshake). Set `false` only for a server that answers
+   * `HEAD` with a body.
+   */
+  readonly keepAliveAfterHead?: boolean | undefined
 }
 
 /**
@@ -301,8 +309,17 @@ export const makeDispatcher = (
       (agent) => Effect.promise(() => agent.destroy())
     )
     // @effect/platform-node sets per-request headers/body timeouts (which win over the
-    // Agent's); this interceptor puts ours back.
-    return agent.compose((dispatch) => (opts, handler) => dispatch({ ...opts, headersTimeout, bodyTimeout }, handler))
+    // Agent's); this interceptor puts ours back. undici marks the connection of every HEAD to be closed
+    // once answered (and sends `Connection: close`) unless the request says `reset: false`.
+    const keepAfterHead = options.keepAliveAfterHead !== false
+    return agent.compose((dispatch) => (opts, handler) =>
+      dispatch(
+        keepAfterHead && opts.method === "HEAD" && opts.reset == null
+          ? { ...opts, headersTimeout, bodyTimeout, reset: false }
+          : { ...opts, headersTimeout, bodyTimeout },
+        handler
+      )
+    )
   })
 
 const DefaultBodyBuffer = 16 * 1024 * 1024

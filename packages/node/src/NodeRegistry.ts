@@ -148,7 +148,8 @@ export const layer = (
     ? AuthService.layerProviderWith(authOptions).pipe(
       Layer.provide(DockerConfig.layer(options.dockerConfig === true ? {} : options.dockerConfig))
     )
-    : AuthService.layer({ ...authOptions, credentials: credentials.right })
+    // the credentials are bound to this registry's origin: never sent anywhere else
+    : AuthService.layer({ ...authOptions, credentials: credentials.right, registry: url })
   const client = RegistryClient.layer({ ...options.client, url })
   return client.pipe(
     Layer.provideMerge(Layer.merge(auth, NodeHash.layer)),

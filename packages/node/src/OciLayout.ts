@@ -45,8 +45,10 @@ export const RefNameAnnotation = Files.RefName
  *
  * - `NotALayout`: no `oci-layout` (version 1.x) or no `index.json`;
  * - `Read` / `Write`: the file system refused;
- * - `Invalid`: `index.json` or a manifest of the layout cannot be read, or a
- *   file does not hash to its name;
+ * - `Invalid`: `index.json` or a manifest of the layout cannot be read or is
+ *   larger than its limit (`index.json` 16 MiB, a manifest 4 MiB), a file does
+ *   not hash to its name or has another size than its descriptor says, or a
+ *   file or `blobs` directory is a symbolic link (never followed);
  * - `RefNotFound`: no entry has the ref name asked for;
  * - `Ambiguous`: no ref name given and the layout has several entries;
  * - `BlobMissing`: a manifest of the layout references a missing blob;
@@ -187,7 +189,7 @@ const readManifestWith = (
 ): Effect.Effect<Manifest.Any, OciLayoutError, FileSystem.FileSystem | Hash.Hash> =>
   Effect.gen(function*() {
     const path = Files.blobPath(dir, descriptor.digest)
-    const bytes = yield* Effect.mapError(Files.readBlob(dir, descriptor.digest), fromFailure)
+    const bytes = yield* Effect.mapError(Files.readBlob(dir, descriptor.digest, Files.MaxManifestBytes), fromFailure)
     if (Option.isNone(bytes)) {
       return yield* new OciLayoutError({ reason: "BlobMissing", path, digest: descriptor.digest })
     }
@@ -243,9 +245,12 @@ export type PushError =
   | RegistryClient.ManifestError
 
 /**
- * Pushes an image, or an index with all its children, from a layout: the
- * blobs first (at most `concurrency` at once, from their files; blobs the
- * repository has are skipped), then the child manifests by digest, then the
+ * Pushes an image, or an index with all its children, from a layout. Every
+ * blob file is checked first, before anything is sent: a regular file inside
+ * the layout (a symbolic link is refused, never followed) of the size the
+ * manifest gives, hashing to its digest. Then the blobs (at most
+ * `concurrency` at once, streamed from their files; blobs the repository has
+ * are skipped), then the child manifests by digest, then the
  * top manifest under `tag` (by digest without one). Manifests are sent as the
  * exact bytes of the layout. Returns the top manifest's digest.
  *
@@ -280,20 +285,38 @@ export const push = (
       const entry = yield* selectEntry(dir, index.manifests, wanted)
       const top = yield* readManifestWith(dir, entry)
       const graph = yield* Graph.walk(top, (d) => readManifestWith(dir, d))
-      const tally = Tally.make()
-      yield* Effect.forEach(graph.blobs, (blob) =>
+      const concurrency = Math.max(1, options?.concurrency ?? 4)
+      // Every blob file is checked before the first byte of any leaves the machine: a regular file inside
+      // the layout (no symbolic link followed) of the size the manifest gives, hashing to its digest.
+      const sources = yield* Effect.forEach(graph.blobs, (blob) =>
         Effect.gen(function*() {
           const path = Files.blobPath(dir, blob.digest)
-          const size = yield* Effect.mapError(Files.fileSize(path), fromFailure)
-          if (Option.isNone(size)) {
+          const kind = yield* Effect.mapError(
+            Files.blobKind(dir, blob.digest),
+            (failure) => new OciLayoutError({ ...failure, digest: blob.digest })
+          )
+          if (kind === "Absent") {
             return yield* new OciLayoutError({ reason: "BlobMissing", path, digest: blob.digest })
           }
-          const source = yield* BlobFile.source(path)
-          return yield* Tally.transfer(tally, blob.digest, size.value, (wrap) =>
-            client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), { size: source.size }).pipe(
-              Effect.map((result) => result.skipped ? "Existed" : result.mounted ? "Mounted" : "Transferred")
-            ))
-        }), { concurrency: Math.max(1, options?.concurrency ?? 4), discard: true })
+          const source = yield* BlobFile.source(path, { followSymlinks: false })
+          const invalid = (detail: string) =>
+            new OciLayoutError({ reason: "Invalid", path, digest: blob.digest, detail: `${detail}; nothing was sent` })
+          if (blob.size !== undefined && source.size !== blob.size) {
+            return yield* invalid(`${source.size} bytes where the manifest says ${blob.size}`)
+          }
+          const actual = yield* Hash.digestOf(source.open(0), Digest.algorithm(blob.digest))
+          if (actual.digest !== blob.digest) return yield* invalid(`hashes to ${actual.digest}`)
+          return { blob, source }
+        }), { concurrency })
+      const tally = Tally.make()
+      // Each opening of a source reads the file checked above (same inode and size) and no more than its size.
+      yield* Effect.forEach(sources, ({ blob, source }) =>
+        Tally.transfer(tally, blob.digest, source.size, (wrap) =>
+          client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), { size: source.size }).pipe(
+            Effect.map((result) =>
+              result.skipped ? "Existed" : result.mounted ? "Mounted" : "Transferred"
+            )
+          )), { concurrency, discard: true })
       for (const m of graph.manifests) {
         if (m === top) {
           continue
@@ -345,6 +368,11 @@ export interface PullResult {
   /** Every manifest written (children first) and blob count. */
   readonly manifests: number
   readonly blobs: number
+  /**
+   * Blobs and manifests the layout held with other bytes (or as a symbolic link or special file), which
+   * were downloaded again and replaced.
+   */
+  readonly replaced: ReadonlyArray<Digest.Digest>
 }
 
 /**
@@ -363,7 +391,8 @@ export type PullError =
  * Pulls a manifest (any kind) with everything it references into a layout
  * directory (created when missing): blobs downloaded into `blobs/` (at most
  * `concurrency` at once, each verified and renamed into place only when
- * complete; blobs already there are kept), the children of an index (all, or
+ * complete; a file already there is kept only when it hashes to its digest,
+ * else it is downloaded again and replaced, see `PullResult.replaced`), the children of an index (all, or
  * the one for `platform`), the manifests' exact bytes as blobs, and an entry
  * added to `index.json` with the ref name (an older entry of the same name
  * loses it, as skopeo does).
@@ -412,14 +441,21 @@ export const pull = (
         fs.makeDirectory(Path.dirname(path), { recursive: true }).pipe(
           Effect.mapError((cause) => new OciLayoutError({ reason: "Write", path: Path.dirname(path), cause }))
         )
+      // Blobs already in the layout are kept only when they hash to their digest; any other file there (other
+      // bytes, a symbolic link) is replaced by a verified download, atomically.
+      const replaced: Array<Digest.Digest> = []
+      const present = (digest: Digest.Digest, size: number | undefined) =>
+        Effect.mapError(Files.checkExisting(dir, digest, size), fromFailure).pipe(
+          Effect.map((found) => {
+            if (found === "Wrong") replaced.push(digest)
+            return found === "Valid"
+          })
+        )
       yield* Effect.forEach(graph.blobs, (blob) => {
         const path = Files.blobPath(dir, blob.digest)
         return Tally.transfer(tally, blob.digest, blob.size, (wrap) =>
           Effect.gen(function*() {
-            const existing = yield* Effect.mapError(Files.fileSize(path), fromFailure)
-            if (Option.isSome(existing) && (blob.size === undefined || existing.value === blob.size)) {
-              return "Existed" as const
-            }
+            if (yield* present(blob.digest, blob.size)) return "Existed" as const
             yield* makeDir(path)
             yield* BlobFile.writeAtomic(path, wrap(client.downloadBlob(repository, blob.digest)), {
               digest: blob.digest,
@@ -437,8 +473,7 @@ export const pull = (
         const digest = m.kind === "schema1" ? yield* Hash.digestBytes(m.bytes) : m.digest
         if (m === top) topDigest = digest
         const path = Files.blobPath(dir, digest)
-        const existing = yield* Effect.mapError(Files.fileSize(path), fromFailure)
-        if (Option.isSome(existing) && existing.value === m.bytes.length) continue
+        if (yield* present(digest, m.bytes.length)) continue
         yield* makeDir(path)
         yield* BlobFile.writeAtomic(path, Stream.make(m.bytes), { digest, size: m.bytes.length, fsync: options?.fsync })
       }
@@ -463,7 +498,8 @@ export const pull = (
         digest: top.digest,
         refName,
         manifests: graph.manifests.length,
-        blobs: graph.blobs.length
+        blobs: graph.blobs.length,
+        replaced
       }
     }).pipe(Effect.withSpan("OciLayout.pull", { attributes: { dir, repository, reference } }))
   )

@@ -69,6 +69,36 @@ describe("BlobFile.source", () => {
       assert.strictEqual(directory.reason, "NotAFile")
     }).pipe(Effect.provide(TestLayer)))
 
+  it.scoped("followSymlinks: false refuses a link; every opening reads the first file and at most its size", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const bytes = randomBytes(5000)
+      const file = path.join(dir, "blob")
+      fs.writeFileSync(file, bytes)
+      const link = path.join(dir, "link")
+      fs.symlinkSync(file, link)
+      const refused = yield* BlobFile.source(link, { followSymlinks: false }).pipe(Effect.flip)
+      assert.strictEqual(refused.reason, "Symlink")
+      assert.strictEqual((yield* BlobFile.source(link)).size, 5000)
+
+      const source = yield* BlobFile.source(file, { followSymlinks: false, chunkSize: 1000 })
+      assert.deepStrictEqual(concat(yield* Stream.runCollect(source.open(0))), Buffer.from(bytes))
+      // a file that grew since is refused (and would never be read beyond the size it had)
+      fs.appendFileSync(file, "more")
+      const grown = yield* Stream.runCollect(source.open(0)).pipe(Effect.flip)
+      assert.strictEqual(grown.reason, "Changed")
+      // a file replaced by another one of the same size (another inode, made while the first still exists)
+      fs.writeFileSync(`${file}.new`, bytes)
+      fs.renameSync(`${file}.new`, file)
+      const replaced = yield* Stream.runCollect(source.open(0)).pipe(Effect.flip)
+      assert.strictEqual(replaced.reason, "Changed")
+      // and a link put in its place is not followed
+      fs.rmSync(file)
+      fs.symlinkSync(link, file)
+      const relinked = yield* Stream.runCollect(source.open(10)).pipe(Effect.flip)
+      assert.strictEqual(relinked.reason, "Symlink")
+    }).pipe(Effect.provide(TestLayer)))
+
   it.scoped("digest hashes the file", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -15,7 +15,6 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as StreamModule from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as Http from "node:http"
@@ -25,6 +24,7 @@ import * as path from "node:path"
 import * as BlobFile from "../src/BlobFile.js"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
+import { selfSignedCertificate } from "./support/selfSigned.js"
 
 const PASSWORD = "hunter2-Pa55w0rd-very-secret"
 const TOKEN = "tok-ABCDEF0123456789-secret-token"
@@ -150,34 +150,7 @@ const serveBytes = (bytes: Uint8Array) => (_req: Http.IncomingMessage, res: Http
 }
 
 // A self-signed certificate for 127.0.0.1, made with openssl.
-const makeCert = Effect.acquireRelease(
-  Effect.sync(() => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-tls-"))
-    ChildProcess.execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      path.join(dir, "key.pem"),
-      "-out",
-      path.join(dir, "cert.pem"),
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1"
-    ], { stdio: "ignore", timeout: 30_000 })
-    return {
-      dir,
-      key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
-      cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8")
-    }
-  }),
-  ({ dir }) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const makeCert = selfSignedCertificate
 
 describe("redirects", () => {
   for (const scheme of ["basic", "bearer"] as const) {

@@ -1,5 +1,5 @@
-import { AuthService, MediaType, RegistryClient } from "@effect-registry/core"
-import { NodeHash, NodeRegistry, OciLayout, Progress } from "@effect-registry/node"
+import { MediaType, RegistryClient } from "@effect-registry/core"
+import { NodeRegistry, OciLayout, Progress } from "@effect-registry/node"
 import { InMemoryRegistry, RealRegistry } from "@effect-registry/testing"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -9,29 +9,12 @@ import * as Layer from "effect/Layer"
 import { execFile } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
+import { InMemory, json, putBlob, sha, writeLayout } from "./support/layouts.js"
+import * as Layouts from "./support/layouts.js"
 
 // --- a small OCI layout written by hand, as skopeo would -------------------------------------------------------
-
-const sha = (bytes: Uint8Array) => `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`
-
-interface Desc {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-  readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string }
-}
-
-const putBlob = (dir: string, mediaType: string, bytes: Uint8Array): Desc => {
-  const digest = sha(bytes)
-  fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true })
-  fs.writeFileSync(path.join(dir, "blobs", "sha256", digest.slice(7)), bytes)
-  return { mediaType, digest, size: bytes.length }
-}
-
-const json = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
 
 /** An image: a config and two gzip layers of random bytes (gzip so that skopeo keeps them as they are). */
 const makeImage = (
@@ -57,22 +40,6 @@ const makeImage = (
   return { manifest: { ...manifest, platform }, blobs: [config, ...layers] }
 }
 
-const writeLayout = (dir: string, entries: ReadonlyArray<{ readonly desc: Desc; readonly ref?: string }>) => {
-  fs.writeFileSync(path.join(dir, "oci-layout"), "{\"imageLayoutVersion\": \"1.0.0\"}")
-  fs.writeFileSync(
-    path.join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: entries.map(({ desc, ref }) => ({
-        mediaType: desc.mediaType,
-        digest: desc.digest,
-        size: desc.size,
-        ...(ref !== undefined ? { annotations: { "org.opencontainers.image.ref.name": ref } } : {})
-      }))
-    })
-  )
-}
-
 const makeIndex = (dir: string) => {
   const amd = makeImage(dir, { os: "linux", architecture: "amd64" })
   const arm = makeImage(dir, { os: "linux", architecture: "arm64", variant: "v8" }, 60_000)
@@ -84,10 +51,7 @@ const makeIndex = (dir: string) => {
   return { index, amd, arm }
 }
 
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "ocilayout-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+const tempDir = Layouts.tempDir("ocilayout-")
 
 const listBlobs = (dir: string) => fs.readdirSync(path.join(dir, "blobs", "sha256")).sort()
 
@@ -168,11 +132,6 @@ describe("OciLayout files", () => {
 })
 
 describe("OciLayout in memory", () => {
-  const InMemory = RegistryClient.layer({ url: "http://registry.test" }).pipe(
-    Layer.provideMerge(Layer.mergeAll(AuthService.anonymous, NodeHash.layer)),
-    Layer.provideMerge(InMemoryRegistry.layer())
-  )
-
   it.scoped("push then pull an index, every file identical, progress adds up", () =>
     Effect.gen(function*() {
       const client = yield* RegistryClient.RegistryClient

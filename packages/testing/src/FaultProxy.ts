@@ -16,10 +16,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type * as Http from "node:http"
-import { describe } from "./internal/failure.js"
 import { allKinds, defaultKinds, errorStatuses, mulberry32, type Plan } from "./internal/faultProxyPlan.js"
 import { emptyCounters, makeProxy, type Proxy } from "./internal/faultProxyServer.js"
+import { listenLoopback } from "./internal/listen.js"
 import * as RealRegistry from "./RealRegistry.js"
 
 /**
@@ -273,26 +272,7 @@ const parseUpstream = (upstream: string): Effect.Effect<URL, FaultProxyError> =>
 
 const listen = (proxy: Proxy): Effect.Effect<number, FaultProxyError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.async<number, FaultProxyError>((resume) => {
-      const server: Http.Server = proxy.server
-      server.once("error", (cause) =>
-        resume(
-          Effect.fail(new FaultProxyError({ reason: "Listen", message: `cannot listen: ${describe(cause)}`, cause }))
-        ))
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resume(
-          port > 0
-            ? Effect.succeed(port)
-            : Effect.fail(new FaultProxyError({ reason: "Listen", message: "could not read the listening port" }))
-        )
-      })
-    }).pipe(
-      Effect.timeoutFail({
-        duration: Duration.seconds(10),
-        onTimeout: () => new FaultProxyError({ reason: "Listen", message: "did not listen within 10 s" })
-      }),
+    listenLoopback(proxy.server, (message, cause) => new FaultProxyError({ reason: "Listen", message, cause })).pipe(
       Effect.onError(() =>
         Effect.sync(() => {
           proxy.server.close()

@@ -28,3 +28,10 @@ export * as InMemoryRegistry from "./InMemoryRegistry.js"
  * @since 0.1.0
  */
 export * as FaultProxy from "./FaultProxy.js"
+
+/**
+ * A TCP relay on loopback that counts the connections a client opens (for connection-reuse tests and benchmarks).
+ *
+ * @since 0.1.0
+ */
+export * as ConnectionCounter from "./ConnectionCounter.js"

@@ -7,7 +7,6 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Digest from "../Digest.js"
@@ -17,8 +16,6 @@ import * as Range from "./range.js"
 import * as Request from "./request.js"
 
 const redirectStatus = new Set([301, 302, 303, 307, 308])
-
-const originOf = (url: string): string => Either.getOrElse(Either.try(() => new URL(url).origin), () => url)
 
 /**
  * Sends a GET or HEAD through auth and follows redirects itself: a fresh request to
@@ -36,7 +33,6 @@ export const sendFollowingRedirects = (
   Request.AuthFailure | RegistryError.TransportError | RegistryError.UnexpectedResponse
 > =>
   Effect.gen(function*() {
-    const registryOrigin = originOf(request.url)
     let response = yield* Request.send(env, request, scopes, ctx)
     let current = request.url
     let hops = 0
@@ -66,11 +62,9 @@ export const sendFollowingRedirects = (
           detail: "refusing a redirect from https to plain http"
         })
       }
-      // `request` never carries credentials itself: `send` adds them for the registry's origin only
-      const next = HttpClientRequest.setUrl(request, target)
-      response = originOf(target) === registryOrigin
-        ? yield* Request.send(env, next, scopes, ctx)
-        : yield* Request.executeRaw(env.http, next, ctx)
+      // `request` never carries credentials itself: `send` adds them for the registry's origin only, and sends
+      // a request to any other origin (a CDN, a storage bucket) bare
+      response = yield* Request.send(env, HttpClientRequest.setUrl(request, target), scopes, ctx)
       current = target
     }
     return response

@@ -96,7 +96,13 @@ export const referrers = (
         next: LinkHeader.nextLink(response.headers["link"], url)
       }
     })
-  const api = Pagination.paginate({ first: first.toString(), fetchPage, maxPages: env.maxPages, context: ctx }).pipe(
+  const api = Pagination.paginate({
+    registry: env.registry,
+    first: first.toString(),
+    fetchPage,
+    maxPages: env.maxPages,
+    context: ctx
+  }).pipe(
     Stream.filterMap((x) => x),
     Stream.runCollect,
     Effect.map((c): ReadonlyArray<Descriptor.Descriptor> => Array.from(c))

@@ -24,6 +24,7 @@ import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
 import type * as RegistryClient from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
+import * as Origin from "./origin.js"
 import * as Range from "./range.js"
 
 /**
@@ -57,6 +58,12 @@ export type ResponseFailure = RegistryClient.ResponseError
 export interface Env {
   readonly http: HttpClient.HttpClient
   readonly auth: Authorizer
+  /**
+   * The registry's URL. Only requests to its origin (Docker Hub's aliases
+   * counting as one) go through `auth`; any other request goes out with no
+   * credentials, and nothing goes over plain http when this is https.
+   */
+  readonly registry: string
   /** Builds the `Unauthorized` for a 401 answer (from its challenge). */
   readonly unauthorized: (
     response: HttpClientResponse.HttpClientResponse,
@@ -310,6 +317,16 @@ export const send = (
   ctx: ErrorContext
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, AuthFailure> =>
   Effect.gen(function*() {
+    if (Origin.isHttps(env.registry) && !Origin.isHttps(request.url)) {
+      return yield* new RegistryError.TransportError({
+        ...contextFields(ctx),
+        request: describeRequest(request.method, request.url),
+        reason: "Redirect",
+        detail: "refusing to continue an https registry over plain http"
+      })
+    }
+    // Credentials only for the registry's own origin: a request elsewhere goes out bare, and its 401 is not learned from.
+    if (!Origin.sameRegistry(request.url, env.registry)) return yield* executeRaw(env.http, request, ctx)
     const authorized = yield* env.auth.authorize(request, scopes)
     const response = yield* executeRaw(env.http, authorized, ctx)
     if (response.status !== 401) return response
@@ -589,6 +606,48 @@ export const resolveLocation = (
   }
   return Effect.succeed(url.right.toString())
 }
+
+/**
+ * Checks that a URL the registry sent (`what`: a `Link`, an upload
+ * `Location`) stays on the registry's origin: another origin, or plain http
+ * after https, fails with `UnexpectedResponse` (reason `ForeignOrigin`) before
+ * anything is sent there. Only the target's origin is named in the error.
+ *
+ * @since 0.1.0
+ */
+export const sameRegistry = (
+  env: Pick<Env, "registry">,
+  url: string,
+  fields: ErrorFields | ErrorContext,
+  what: string
+): Effect.Effect<string, RegistryError.UnexpectedResponse> => {
+  if (Origin.sameRegistry(url, env.registry)) return Effect.succeed(url)
+  const target = Origin.registryOf(url) ?? "<invalid url>"
+  const registry = Origin.registryOf(env.registry) ?? env.registry
+  return Effect.fail(
+    new RegistryError.UnexpectedResponse({
+      ...fields,
+      reason: "ForeignOrigin",
+      detail: `the registry's ${what} points at ${target}, not at the registry (${registry}); it is not followed, ` +
+        `so that neither credentials nor data leave the registry. Behind a proxy, make the registry build its ` +
+        `URLs from its public address (distribution: http.host, or the proxy's X-Forwarded-Proto and -Host)`
+    })
+  )
+}
+
+/**
+ * {@link resolveLocation}, then {@link sameRegistry}: the `Location` of an
+ * upload session, which must stay on the registry's origin.
+ *
+ * @since 0.1.0
+ */
+export const followLocation = (
+  env: Pick<Env, "registry">,
+  location: string | undefined,
+  base: string,
+  fields: ErrorFields | ErrorContext
+): Effect.Effect<string, RegistryError.UnexpectedResponse> =>
+  Effect.flatMap(resolveLocation(location, base, fields), (url) => sameRegistry(env, url, fields, "Location"))
 
 /**
  * Everything the operations share.

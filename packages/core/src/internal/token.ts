@@ -45,6 +45,22 @@ export interface Token {
 /** @internal */
 export const DefaultExpiresIn = 60
 
+/**
+ * The longest lifetime believed (1 day): a token announced to live longer is
+ * refreshed daily, and the expiry arithmetic stays finite.
+ *
+ * @internal
+ */
+export const MaxExpiresIn = 24 * 60 * 60
+
+/**
+ * The shortest lifetime believed (1 second): a shorter one would have the
+ * cache fetch a token for nearly every request.
+ *
+ * @internal
+ */
+export const MinExpiresIn = 1
+
 /** @internal */
 export interface TokenRequest {
   readonly realm: URL
@@ -81,9 +97,17 @@ const TokenChars = /^[\x21-\x7e]+$/
 
 const nonEmptyString = (u: unknown): string | undefined => typeof u === "string" && u.length > 0 ? u : undefined
 
-const seconds = (u: unknown): number | undefined => {
+/**
+ * A token's announced lifetime in seconds: a positive finite number (or
+ * numeric string) clamped to {@link MinExpiresIn}..{@link MaxExpiresIn};
+ * anything else (absent, 0, negative, NaN, infinite, not a number) is
+ * {@link DefaultExpiresIn}.
+ *
+ * @internal
+ */
+export const lifetime = (u: unknown): number => {
   const n = typeof u === "number" ? u : typeof u === "string" && /^\d+(\.\d+)?$/.test(u.trim()) ? Number(u) : NaN
-  return Number.isFinite(n) && n > 0 ? n : undefined
+  return Number.isFinite(n) && n > 0 ? Math.min(Math.max(n, MinExpiresIn), MaxExpiresIn) : DefaultExpiresIn
 }
 
 /**
@@ -96,10 +120,10 @@ const seconds = (u: unknown): number | undefined => {
  * @internal
  */
 export const expiry = (now: number, expiresIn: number, issuedAt: number | undefined) => {
-  const lifetime = expiresIn * 1000
-  const start = issuedAt !== undefined && now - issuedAt >= 0 && now - issuedAt < lifetime ? issuedAt : now
-  const expiresAt = start + lifetime
-  const margin = Math.min(Math.max(lifetime * 0.1, 5000), lifetime * 0.5)
+  const millis = lifetime(expiresIn) * 1000
+  const start = issuedAt !== undefined && now - issuedAt >= 0 && now - issuedAt < millis ? issuedAt : now
+  const expiresAt = start + millis
+  const margin = Math.min(Math.max(millis * 0.1, 5000), millis * 0.5)
   return { expiresAt, refreshAt: expiresAt - margin }
 }
 
@@ -172,7 +196,7 @@ const parseBody = (text: string, request: string, status: number, now: number): 
   const token = nonEmptyString(body.token) ?? nonEmptyString(body.access_token)
   if (token === undefined) return fail("the token server's answer has no token")
   if (!TokenChars.test(token)) return fail("the token server's token is not a valid header value")
-  const expiresIn = seconds(body.expires_in) ?? DefaultExpiresIn
+  const expiresIn = lifetime(body.expires_in)
   const issued = typeof body.issued_at === "string" ? Date.parse(body.issued_at) : NaN
   const issuedAt = Number.isFinite(issued) ? issued : undefined
   const refresh = nonEmptyString(body.refresh_token)

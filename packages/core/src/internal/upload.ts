@@ -134,7 +134,7 @@ export const startSession = (
       retry: true
     })
     if (response.status === 201) return { mounted: true } as const
-    const location = yield* Request.resolveLocation(response.headers["location"], response.request.url, {
+    const location = yield* Request.followLocation(env, response.headers["location"], response.request.url, {
       ...ctx,
       request: Request.describeRequest("POST", url.toString()),
       status: response.status
@@ -268,7 +268,7 @@ export const upload = <E, R>(
     const nextLocation = (response: HttpClientResponse.HttpClientResponse) =>
       response.headers["location"] === undefined
         ? Effect.succeed(state.location)
-        : Request.resolveLocation(response.headers["location"], response.request.url, ctx)
+        : Request.followLocation(env, response.headers["location"], response.request.url, ctx)
 
     const status = (confirmed: number) =>
       Effect.gen(function*() {

@@ -1,6 +1,7 @@
 import * as Descriptor from "@effect-registry/core/Descriptor"
 import * as Digest from "@effect-registry/core/Digest"
-import type * as PlatformError from "@effect/platform/Error"
+import * as Hash from "@effect-registry/core/Hash"
+import * as Manifest from "@effect-registry/core/Manifest"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -10,6 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Path from "node:path"
 import { writeFileAtomic } from "./atomicFile.js"
+import * as SafeFile from "./safeFile.js"
 
 /** @internal */
 export const RefName = "org.opencontainers.image.ref.name"
@@ -42,29 +44,95 @@ const decodeDescriptor = Schema.decodeUnknownEither(Descriptor.Descriptor)
 
 const parseJson = (text: string): Either.Either<unknown, unknown> => Either.try(() => JSON.parse(text) as unknown)
 
-const readText = (
-  fs: FileSystem.FileSystem,
-  path: string
-): Effect.Effect<Option.Option<string>, Failure> =>
-  fs.readFileString(path).pipe(
-    Effect.map(Option.some),
-    Effect.catchAll((cause: PlatformError.PlatformError) =>
-      cause._tag === "SystemError" && cause.reason === "NotFound"
-        ? Effect.succeed(Option.none())
-        : Effect.fail<Failure>({ reason: "Read", path, cause })
+/** Bounds of the files read whole from a layout. @internal */
+export const MaxLayoutFileBytes = 64 * 1024
+/** @internal */
+export const MaxIndexBytes = 4 * Manifest.DefaultMaxSize
+/** @internal */
+export const MaxManifestBytes = Manifest.DefaultMaxSize
+
+const NotFollowed = "is a symbolic link, which is not followed: a layout's files must lie inside it"
+
+const fromOpen = (path: string, maxBytes: number) => (f: SafeFile.OpenFailure): Failure =>
+  f._tag === "Symlink"
+    ? { reason: "Invalid", path, detail: NotFollowed }
+    : f._tag === "NotAFile"
+    ? { reason: "Invalid", path, detail: "not a regular file" }
+    : f._tag === "TooLarge"
+    ? { reason: "Invalid", path, detail: `larger than ${maxBytes} bytes, the limit for this file` }
+    : { reason: "Read", path, cause: f.cause }
+
+/**
+ * A file of the layout read whole (at most `maxBytes`), never through a
+ * symbolic link; none when missing.
+ *
+ * @internal
+ */
+export const readBounded = (path: string, maxBytes: number): Effect.Effect<Option.Option<Uint8Array>, Failure> =>
+  Effect.scoped(Effect.flatMap(SafeFile.open(path, { follow: false }), (opened) => SafeFile.readAll(opened, maxBytes)))
+    .pipe(
+      Effect.map(Option.some),
+      Effect.catchAll((f) =>
+        f._tag === "NotFound" ? Effect.succeed(Option.none()) : Effect.fail(fromOpen(path, maxBytes)(f))
+      )
     )
-  )
+
+const readText = (path: string, maxBytes: number): Effect.Effect<Option.Option<string>, Failure> =>
+  Effect.map(readBounded(path, maxBytes), Option.map((bytes) => new TextDecoder().decode(bytes)))
+
+/**
+ * Checks that `blobs` and `blobs/<algorithm>` of the layout, where they exist,
+ * are directories and not symbolic links (which could lead out of the layout).
+ *
+ * @internal
+ */
+export const checkBlobDirs = (dir: string, algorithm: Digest.Algorithm): Effect.Effect<void, Failure> =>
+  Effect.forEach([Path.join(dir, "blobs"), Path.join(dir, "blobs", algorithm)], (path) =>
+    SafeFile.kind(path).pipe(
+      Effect.mapError(fromOpen(path, 0)),
+      Effect.flatMap((kind) =>
+        Option.isNone(kind) || kind.value === "Directory"
+          ? Effect.void
+          : Effect.fail<Failure>({
+            reason: "Invalid",
+            path,
+            detail: kind.value === "Symlink" ? NotFollowed : "not a directory"
+          })
+      )
+    ), { discard: true })
+
+/**
+ * What is at the path of a blob: `Absent`, a regular `File`, or `Invalid`
+ * (a symbolic link, a directory or a special file) with the failure to report.
+ *
+ * @internal
+ */
+export const blobKind = (
+  dir: string,
+  digest: Digest.Digest
+): Effect.Effect<"Absent" | "File", Failure> =>
+  Effect.gen(function*() {
+    yield* checkBlobDirs(dir, Digest.algorithm(digest))
+    const path = blobPath(dir, digest)
+    const kind = yield* Effect.mapError(SafeFile.kind(path), fromOpen(path, 0))
+    if (Option.isNone(kind)) return "Absent" as const
+    if (kind.value === "File") return "File" as const
+    return yield* Effect.fail<Failure>({
+      reason: "Invalid",
+      path,
+      detail: kind.value === "Symlink" ? NotFollowed : "not a regular file"
+    })
+  })
 
 /**
  * Reads `oci-layout` (must exist with version 1.x) and `index.json`.
  *
  * @internal
  */
-export const readIndex = (dir: string): Effect.Effect<IndexFile, Failure, FileSystem.FileSystem> =>
+export const readIndex = (dir: string): Effect.Effect<IndexFile, Failure> =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
     const layoutPath = Path.join(dir, "oci-layout")
-    const layoutText = yield* readText(fs, layoutPath)
+    const layoutText = yield* readText(layoutPath, MaxLayoutFileBytes)
     if (Option.isNone(layoutText)) {
       return yield* Effect.fail<Failure>({ reason: "NotALayout", path: dir, detail: "no oci-layout file" })
     }
@@ -80,7 +148,7 @@ export const readIndex = (dir: string): Effect.Effect<IndexFile, Failure, FileSy
       })
     }
     const indexPath = Path.join(dir, "index.json")
-    const indexText = yield* readText(fs, indexPath)
+    const indexText = yield* readText(indexPath, MaxIndexBytes)
     if (Option.isNone(indexText)) {
       return yield* Effect.fail<Failure>({ reason: "NotALayout", path: dir, detail: "no index.json" })
     }
@@ -125,17 +193,19 @@ export const ensureLayout = (dir: string): Effect.Effect<IndexFile, Failure, Fil
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const writeError = (path: string) => (cause: unknown): Failure => ({ reason: "Write", path, cause })
+    // a symbolic link here would make the directories below (and every blob written) land outside the layout
+    yield* checkBlobDirs(dir, "sha256")
     yield* fs.makeDirectory(Path.join(dir, "blobs", "sha256"), { recursive: true }).pipe(
       Effect.mapError(writeError(dir))
     )
     const layoutPath = Path.join(dir, "oci-layout")
-    if (Option.isNone(yield* readText(fs, layoutPath))) {
+    if (Option.isNone(yield* SafeFile.kind(layoutPath).pipe(Effect.mapError(fromOpen(layoutPath, 0))))) {
       yield* writeFileAtomic(layoutPath, new TextEncoder().encode(LayoutFileContent), 0o644).pipe(
         Effect.mapError(writeError(layoutPath))
       )
     }
     const indexPath = Path.join(dir, "index.json")
-    if (Option.isNone(yield* readText(fs, indexPath))) {
+    if (Option.isNone(yield* SafeFile.kind(indexPath).pipe(Effect.mapError(fromOpen(indexPath, 0))))) {
       yield* writeIndex(dir, { raw: { schemaVersion: 2 }, rawEntries: [], manifests: [] })
     }
     return yield* readIndex(dir)
@@ -181,38 +251,46 @@ export const addEntry = (index: IndexFile, entry: Readonly<Record<string, unknow
 }
 
 /**
- * The size of a file, or none when it does not exist.
- *
- * @internal
- */
-export const fileSize = (path: string): Effect.Effect<Option.Option<number>, Failure, FileSystem.FileSystem> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    fs.stat(path).pipe(
-      Effect.map((info) => info.type === "File" ? Option.some(Number(info.size)) : Option.none()),
-      Effect.catchAll((cause: PlatformError.PlatformError) =>
-        cause._tag === "SystemError" && cause.reason === "NotFound"
-          ? Effect.succeed(Option.none())
-          : Effect.fail<Failure>({ reason: "Read", path, cause })
-      )
-    ))
-
-/**
- * The bytes of a blob of the layout, or none when missing.
+ * The bytes of a blob of the layout (at most `maxBytes`), or none when
+ * missing; never read through a symbolic link.
  *
  * @internal
  */
 export const readBlob = (
   dir: string,
-  digest: Digest.Digest
-): Effect.Effect<Option.Option<Uint8Array>, Failure, FileSystem.FileSystem> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => {
+  digest: Digest.Digest,
+  maxBytes: number
+): Effect.Effect<Option.Option<Uint8Array>, Failure> =>
+  Effect.zipRight(checkBlobDirs(dir, Digest.algorithm(digest)), readBounded(blobPath(dir, digest), maxBytes))
+
+/**
+ * Whether the blob file of the layout holds exactly the blob: `Valid` (a
+ * regular file of the right size, when known, hashing to `digest`), `Absent`,
+ * or `Wrong` (other bytes, another size, a symbolic link or a special file),
+ * which a pull replaces.
+ *
+ * @internal
+ */
+export const checkExisting = (
+  dir: string,
+  digest: Digest.Digest,
+  size: number | undefined
+): Effect.Effect<"Valid" | "Absent" | "Wrong", Failure, Hash.Hash> =>
+  Effect.gen(function*() {
+    yield* checkBlobDirs(dir, Digest.algorithm(digest))
     const path = blobPath(dir, digest)
-    return fs.readFile(path).pipe(
-      Effect.map(Option.some),
-      Effect.catchAll((cause: PlatformError.PlatformError) =>
-        cause._tag === "SystemError" && cause.reason === "NotFound"
-          ? Effect.succeed(Option.none())
-          : Effect.fail<Failure>({ reason: "Read", path, cause })
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const opened = yield* SafeFile.open(path, { follow: false })
+      if (size !== undefined && opened.size !== size) return "Wrong" as const
+      const actual = yield* Hash.digestOf(SafeFile.stream(opened, 0, 1024 * 1024), Digest.algorithm(digest))
+      return actual.digest === digest ? "Valid" as const : "Wrong" as const
+    })).pipe(
+      Effect.catchAll((f: SafeFile.OpenFailure) =>
+        f._tag === "NotFound"
+          ? Effect.succeed("Absent" as const)
+          : f._tag === "Symlink" || f._tag === "NotAFile"
+          ? Effect.succeed("Wrong" as const)
+          : Effect.fail<Failure>({ reason: "Read", path, cause: f.cause })
       )
     )
   })
