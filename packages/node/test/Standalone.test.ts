@@ -54,7 +54,9 @@ describe("standalone", () => {
           `const ok = path.join(repoRoot, "fixtures/manifests")`,
           path(`const sibling = path.resolve(repoRoot, "^~shared~fixtures~manifests")`),
           path(`const up = path.resolve(here, "^~^~^~^~elsewhere")`),
-          path(`const abs = "~work~shared~fixtures"`)
+          path(`const abs = "~work~shared~fixtures"`),
+          `// standalone-check: ${"allow"}`,
+          path(`const hostileEntryName = "^~^~^~^~^~etc~passwd"`)
         ].join("\n"),
         "scripts/run.sh": path(`cd "$(dirname "$0")~^"\ncat "$(dirname "$0")~^~^~outside.txt"\n`),
         "bench/main.ts": `const data = path.join(root, "bench/.data")\n`
