@@ -405,28 +405,36 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
     credentials: Creds.Credentials
   ) => cache.get(tokenKey(bearer, wanted, credentials), fetchToken(bearer, wanted, credentials))
 
-  const authorize = Effect.fn("AuthService.authorize")(function*(
+  // The `Authorization` value for a request, if any. Its span's exit holds the value as `Redacted`, never the
+  // request carrying it in clear.
+  const authorization = Effect.fn("AuthService.authorize")(function*(
     request: HttpClientRequest.HttpClientRequest,
     requested: ReadonlyArray<string>
   ) {
     const url = Option.getOrUndefined(HttpClientRequest.toUrl(request))
-    if (url === undefined) return request
+    if (url === undefined) return undefined
     yield* Effect.annotateCurrentSpan({ "registry.origin": url.origin, "registry.auth.scopes": requested.join(" ") })
     const challenge = (yield* Ref.get(challenges)).get(url.origin)
-    if (challenge === undefined) return request
+    if (challenge === undefined) return undefined
     const credentials = yield* credentialsFor(url)
     if (challenge._tag === "Basic") {
       return credentials._tag === "Basic"
-        ? Auth.withAuthorization(request, Auth.basicHeader(credentials.username, credentials.password))
-        : request
+        ? Redacted.make(Auth.basicHeader(credentials.username, credentials.password))
+        : undefined
     }
     if (credentials._tag === "Bearer") {
-      return Auth.withAuthorization(request, `Bearer ${Redacted.value(credentials.token)}`)
+      return Redacted.make(`Bearer ${Redacted.value(credentials.token)}`)
     }
     const wanted = yield* wantedScopes(url.origin, requested)
     const token = yield* tokenFor(challenge, wanted, credentials)
-    return Auth.withAuthorization(request, `Bearer ${Redacted.value(token.token)}`)
+    return Redacted.make(`Bearer ${Redacted.value(token.token)}`)
   })
+
+  const authorize = (request: HttpClientRequest.HttpClientRequest, requested: ReadonlyArray<string>) =>
+    Effect.map(
+      authorization(request, requested),
+      (value) => value === undefined ? request : Auth.withAuthorization(request, Redacted.value(value))
+    )
 
   const challenge = Effect.fn("AuthService.challenge")(function*(
     response: HttpClientResponse.HttpClientResponse,

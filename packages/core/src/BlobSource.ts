@@ -130,6 +130,40 @@ export const collectBytes = <E, R>(stream: Stream.Stream<Uint8Array, E, R>): Eff
   Effect.map(Stream.runCollect(stream), concatBytes)
 
 /**
+ * Collects a byte stream into one array, holding at most `max` bytes: as soon as more arrive, the stream
+ * is abandoned (its reading interrupted) and the effect fails with `onExceed(received)`, where `received`
+ * counts the bytes that arrived (at most `max` plus one piece). For a blob whose size a descriptor gives,
+ * `max` is that size: a registry that sends more cannot make the reader hold more.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const bytes = BlobSource.collectBytesAtMost(Stream.make(new Uint8Array(3)), 2, (n) => `${n} bytes`)
+ * // fails with "3 bytes"
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const collectBytesAtMost = <E, R, E2>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+  max: number,
+  onExceed: (received: number) => E2
+): Effect.Effect<Uint8Array, E | E2, R> =>
+  Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let received = 0
+    return Stream.runForEach(stream, (chunk): Effect.Effect<void, E2> => {
+      received += chunk.length
+      if (received > max) return Effect.fail(onExceed(received))
+      chunks.push(chunk)
+      return Effect.void
+    }).pipe(Effect.map(() => concatBytes(chunks)))
+  })
+
+/**
  * Regroups a byte stream into pieces of exactly `size` bytes (the last one may be
  * shorter). Unlike `Stream.rechunk`, which counts elements, this counts bytes.
  * Holds at most one piece in memory. Pieces that lie whole inside one input

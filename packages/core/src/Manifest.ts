@@ -18,6 +18,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Descriptor from "./Descriptor.js"
 import * as Digest from "./Digest.js"
+import * as FastDecode from "./internal/fastDecode.js"
 import * as Json from "./internal/json.js"
 import * as MediaType from "./MediaType.js"
 import * as RegistryError from "./RegistryError.js"
@@ -445,15 +446,79 @@ const resolveMediaType = (
   return Either.left(invalid("MediaType", `cannot tell the manifest type from its content${why}`))
 }
 
-const decodeOptions = { errors: "all", onExcessProperty: "preserve" } as const
+// What a schema failure says, at most: the path to the first problem and what was wrong there.
+const MaxSchemaDetail = 1024
 
-const schemaError = (mediaType: string) => (e: ParseResult.ParseError): RegistryError.ManifestInvalid =>
+const pathText = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((key) => typeof key === "number" ? `[${key}]` : `.${RegistryError.printable(String(key), 64)}`).join("")
+    .replace(/^\./, "")
+
+const valueText = (u: unknown): string => {
+  if (typeof u === "string") return `the string "${RegistryError.printable(u, 48)}"`
+  if (Array.isArray(u)) return `a list of ${u.length} items`
+  if (u === null) return "null"
+  if (typeof u === "object") return "an object"
+  return `${typeof u} ${RegistryError.printable(String(u), 48)}`
+}
+
+/**
+ * The first problem of a schema failure, in a few hundred characters: its path and what was expected. The
+ * input is described (a type, a short quote), never formatted whole.
+ */
+const firstProblem = (issue: ParseResult.ParseIssue, at: ReadonlyArray<PropertyKey> = []): string => {
+  const path: Array<PropertyKey> = [...at]
+  let current: ParseResult.ParseIssue = issue
+  for (let depth = 0; depth < 256; depth++) {
+    switch (current._tag) {
+      case "Pointer":
+        if (Array.isArray(current.path)) path.push(...current.path)
+        else path.push(current.path as PropertyKey)
+        current = current.issue
+        continue
+      case "Composite": {
+        const issues = current.issues
+        current = Array.isArray(issues) ? issues[0] : issues as ParseResult.ParseIssue
+        continue
+      }
+      case "Refinement":
+      case "Transformation":
+        current = current.issue
+        continue
+      default:
+        break
+    }
+    break
+  }
+  const where = path.length > 0 ? pathText(path) : "the manifest"
+  switch (current._tag) {
+    case "Missing":
+      return `${where} is missing`
+    case "Unexpected":
+      return `${where} is not allowed`
+    case "Forbidden":
+      return `${where} could not be checked`
+    case "Type":
+      return current.message !== undefined
+        ? `${where}: ${current.message}`
+        : `${where}: expected ${RegistryError.printable(String(current.ast), 200)}, got ${valueText(current.actual)}`
+    default:
+      return `${where} is not valid`
+  }
+}
+
+const schemaError = (mediaType: string) => (e: FastDecode.Problem): RegistryError.ManifestInvalid =>
   new RegistryError.ManifestInvalid({
     reason: "Schema",
     mediaType,
-    detail: ParseResult.TreeFormatter.formatErrorSync(e),
-    cause: e
+    detail: RegistryError.printable(firstProblem(e.issue, e.path), MaxSchemaDetail)
   })
+
+const decodeSchema1 = FastDecode.decode(Schema1)
+const decodeSchema2 = FastDecode.decode(Schema2)
+const decodeManifestList = FastDecode.decode(ManifestList)
+const decodeOciManifest = FastDecode.decode(OciManifest)
+const decodeOciIndex = FastDecode.decode(OciIndex)
+const decodeConfig = FastDecode.decode(ImageConfig)
 
 const decodeKind = (
   kind: Kind,
@@ -470,27 +535,27 @@ const decodeKind = (
   const onError = schemaError(mediaType)
   switch (kind) {
     case "schema1":
-      return Schema.decodeUnknownEither(Schema1, decodeOptions)(json).pipe(
+      return decodeSchema1(json).pipe(
         Either.map((manifest) => ({ kind, manifest })),
         Either.mapLeft(onError)
       )
     case "schema2":
-      return Schema.decodeUnknownEither(Schema2, decodeOptions)(json).pipe(
+      return decodeSchema2(json).pipe(
         Either.map((manifest) => ({ kind, manifest })),
         Either.mapLeft(onError)
       )
     case "list":
-      return Schema.decodeUnknownEither(ManifestList, decodeOptions)(json).pipe(
+      return decodeManifestList(json).pipe(
         Either.map((manifest) => ({ kind, manifest })),
         Either.mapLeft(onError)
       )
     case "oci":
-      return Schema.decodeUnknownEither(OciManifest, decodeOptions)(json).pipe(
+      return decodeOciManifest(json).pipe(
         Either.map((manifest) => ({ kind, manifest })),
         Either.mapLeft(onError)
       )
     case "index":
-      return Schema.decodeUnknownEither(OciIndex, decodeOptions)(json).pipe(
+      return decodeOciIndex(json).pipe(
         Either.map((manifest) => ({ kind, manifest })),
         Either.mapLeft(onError)
       )
@@ -556,7 +621,7 @@ export const decodeImageConfig = (
 ): Effect.Effect<ImageConfig, RegistryError.ManifestInvalid> =>
   Effect.flatMap(
     readJson(bytes, options),
-    (json) => Effect.mapError(Schema.decodeUnknown(ImageConfig, decodeOptions)(json), schemaError(MediaType.OciConfig))
+    (json) => Either.mapLeft(decodeConfig(json), schemaError(MediaType.OciConfig))
   )
 
 // ---------------------------------------------------------------------------

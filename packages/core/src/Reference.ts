@@ -452,7 +452,7 @@ const tagOf = (s: string): Effect.Effect<string, RegistryError.TagInvalid> => {
   const problem = tagProblem(s)
   return problem === undefined
     ? Effect.succeed(s)
-    : Effect.fail(new RegistryError.TagInvalid({ reference: s, detail: problem }))
+    : Effect.fail(new RegistryError.TagInvalid({ reference: RegistryError.printable(s, 160), detail: problem }))
 }
 
 /**

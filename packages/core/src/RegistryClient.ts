@@ -11,6 +11,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -18,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AuthService from "./AuthService.js"
@@ -27,6 +29,8 @@ import type * as Descriptor from "./Descriptor.js"
 import * as Digest from "./Digest.js"
 import * as Hash from "./Hash.js"
 import * as DownloadOps from "./internal/download.js"
+import * as FastDecode from "./internal/fastDecode.js"
+import * as Json from "./internal/json.js"
 import * as LinkHeader from "./internal/linkHeader.js"
 import * as ManifestOps from "./internal/manifestOps.js"
 import * as Pagination from "./internal/pagination.js"
@@ -369,6 +373,12 @@ export interface Options {
   readonly uploadTimeout?: Duration.DurationInput | undefined
   /** Times a failed upload restarts in a new session (a dropped or refused session). Default 10. */
   readonly maxUploadRestarts?: number | undefined
+  /**
+   * Longest time reading a whole bounded body takes: a manifest, a listing or referrers page, an error
+   * body. A body that trickles in slower fails with `TransportError` (reason `Timeout`). Blob bodies are
+   * not bounded this way (see `timeout`). Default {@link DefaultBodyTimeout} (2 minutes).
+   */
+  readonly bodyTimeout?: Duration.DurationInput | undefined
   /** Applied to the `HttpClient` before use (timeouts, tracing...). */
   readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
@@ -381,7 +391,29 @@ export interface Options {
  */
 export interface ListOptions {
   readonly n?: number | undefined
+  /**
+   * `tags` and `repositories` only: collect at most this many names; more fail with `UnexpectedResponse`
+   * (reason `TooLarge`) instead of holding them all. Default {@link DefaultMaxItems}. To go through
+   * listings of any length, use `tagsStream` / `repositoriesStream`, which hold one page at a time.
+   */
+  readonly maxItems?: number | undefined
 }
+
+/**
+ * Default of {@link ListOptions.maxItems}: 100 000 names.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DefaultMaxItems = 100_000
+
+/**
+ * Default of {@link Options.bodyTimeout}: 2 minutes.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DefaultBodyTimeout: Duration.Duration = Request.DefaultBodyTimeout
 
 /**
  * @since 0.1.0
@@ -763,8 +795,53 @@ const validateUrl = (url: string): Effect.Effect<string, RegistryError.Transport
   return Effect.succeed(`${u.origin}${path}`)
 }
 
+// Refused connections, unknown host names, TLS and protocol mismatches at the first request: asking again
+// only delays the error (the registry is down, or the URL, `plainHttp` or the TLS settings are wrong).
+const isMisaddressed = (e: RegistryError.RegistryError): boolean =>
+  e._tag === "TransportError" && e.kind !== undefined && (
+    e.kind === "ConnectionRefused" || e.kind === "NameNotResolved" || e.kind === "PlainHttpOnTls" ||
+    e.kind === "TlsOnPlainHttp" || e.kind.startsWith("Tls") ||
+    (e.kind === "ClosedBeforeAnswer" && e.url !== undefined && e.url.startsWith("http:"))
+  )
+
+// What https servers answer to plain http on their TLS port (Go's net/http, which the distribution registry
+// uses; nginx).
+const httpsOnlyAnswer = /http request to an https server|plain http request was sent to https port/i
+
+const speaksOnlyHttps = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<boolean> =>
+  response.status !== 400 || !response.request.url.startsWith("http:")
+    ? Effect.succeed(false)
+    : Request.readBounded(response, 4096).pipe(
+      Effect.map(({ bytes }) => httpsOnlyAnswer.test(new TextDecoder().decode(bytes))),
+      Effect.orElseSucceed(() => false)
+    )
+
 const Catalog = Schema.Struct({ repositories: Schema.NullishOr(Schema.Array(Schema.String)) })
 const TagList = Schema.Struct({ tags: Schema.NullishOr(Schema.Array(Schema.String)) })
+const decodeCatalog = FastDecode.decode(Catalog)
+const decodeTagList = FastDecode.decode(TagList)
+
+// Collects a listing, failing once it holds more than `maxItems` names.
+const collectAtMost = <E, R>(
+  stream: Stream.Stream<string, E, R>,
+  maxItems: number,
+  what: string,
+  ctx: Request.ErrorContext
+): Effect.Effect<ReadonlyArray<string>, E | RegistryError.UnexpectedResponse, R> =>
+  Effect.flatMap(
+    Stream.runCollect(Number.isFinite(maxItems) ? Stream.take(stream, maxItems + 1) : stream),
+    (all) =>
+      all.length > maxItems
+        ? Effect.fail(
+          new RegistryError.UnexpectedResponse({
+            ...ctx,
+            reason: "TooLarge",
+            detail: `more than ${maxItems} ${what} (the maxItems option); raise it, or go through them with the ` +
+              `${what === "tags" ? "tagsStream" : "repositoriesStream"} variant, which holds one page at a time`
+          })
+        )
+        : Effect.succeed(Chunk.toReadonlyArray(all))
+  )
 
 /**
  * Builds the client and pings the registry.
@@ -813,9 +890,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     maxResumes: options.maxResumes ?? 3,
     maxPages: options.maxPages ?? Pagination.DefaultMaxPages,
     readIdleTimeout: timeout,
-    maxUploadRestarts: options.maxUploadRestarts ?? 10
+    maxUploadRestarts: options.maxUploadRestarts ?? 10,
+    bodyTimeout: Duration.decode(options.bodyTimeout ?? Request.DefaultBodyTimeout)
   }
   const scopes = AuthService.scopes
+
+  // The first contact: a registry that is not there, or is addressed the wrong way, is not asked again.
+  const pingRetry = env.retry.pipe(Schedule.whileInput((e: RegistryError.RegistryError) => !isMisaddressed(e)))
 
   const ping = Effect.fn("RegistryClient.ping")(function*() {
     const url = `${baseUrl}/v2/`
@@ -824,19 +905,34 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       Effect.flatMap((res) =>
         res.status === 200 || res.status === 401 || res.status >= 500
           ? Request.expect(env, res, [200], ctx, { scopes: [] })
-          : Effect.fail(
-            new RegistryError.UnexpectedResponse({
-              request: Request.describeRequest("GET", url),
-              status: res.status,
-              reason: "NotRegistry",
-              detail: `${url} answered ${res.status}`
-            })
-          )
+          : Effect.flatMap(speaksOnlyHttps(res), (httpsOnly) =>
+            Effect.fail(
+              httpsOnly
+                ? new RegistryError.TransportError({
+                  request: Request.describeRequest("GET", url),
+                  url: Request.safeUrl(url),
+                  status: res.status,
+                  reason: "Transport",
+                  kind: "TlsOnPlainHttp"
+                })
+                : new RegistryError.UnexpectedResponse({
+                  request: Request.describeRequest("GET", url),
+                  status: res.status,
+                  reason: "NotRegistry",
+                  detail: `${url} answered ${res.status}`
+                })
+            ))
       ),
-      Effect.retry(env.retry)
+      Effect.retry(pingRetry)
     )
     void response
   }, (effect) => Effect.mapError(effect, toPingError))
+
+  // A bound that is not a number of items is taken as the default one, never as no bound.
+  const maxItemsOf = (options: ListOptions | undefined): number => {
+    const n = options?.maxItems ?? DefaultMaxItems
+    return Number.isNaN(n) ? DefaultMaxItems : Math.max(0, Math.floor(n))
+  }
 
   const list = <A>(
     path: string,
@@ -862,11 +958,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             retry: false
           })
           const fields = { ...ctx, request: Request.describeRequest("GET", url), status: 200 }
-          const body = yield* Request.readBounded(response, 16 * 1024 * 1024).pipe(
+          const body = yield* Request.readBounded(response, 16 * 1024 * 1024, env.bodyTimeout).pipe(
             Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
           )
           if (body.truncated) return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "TooLarge" })
-          const json = Either.try(() => JSON.parse(new TextDecoder().decode(body.bytes)) as unknown)
+          const json = Json.parse(body.bytes, 8)
           const items = Either.isRight(json) ? decode(json.right) : Option.none()
           if (Option.isNone(items)) {
             return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "Body", detail: "not a listing" })
@@ -881,13 +977,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       "/v2/_catalog",
       scopes.catalog,
       {},
-      (u) => Option.map(Schema.decodeUnknownOption(Catalog)(u), (c) => c.repositories ?? []),
+      (u) => Option.map(Either.getRight(decodeCatalog(u)), (c) => c.repositories ?? []),
       options
     ).pipe(Stream.mapError(toCatalogError), Stream.withSpan("RegistryClient.repositoriesStream"))
 
   const repositories = Effect.fn("RegistryClient.repositories")(function*(options?: ListOptions) {
-    const all = yield* Stream.runCollect(repositoriesStream(options))
-    return Chunk.toReadonlyArray(all)
+    return yield* collectAtMost(repositoriesStream(options), maxItemsOf(options), "repositories", {})
   })
 
   const tagsStream = (repository: string, options?: ListOptions): Stream.Stream<string, TagsError> =>
@@ -896,7 +991,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         `/v2/${repo}/tags/list`,
         scopes.pull(repo),
         { repository: repo },
-        (u) => Option.map(Schema.decodeUnknownOption(TagList)(u), (t) => t.tags ?? []),
+        (u) => Option.map(Either.getRight(decodeTagList(u)), (t) => t.tags ?? []),
         options
       ))).pipe(
         Stream.mapError(toTagsError),
@@ -905,8 +1000,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const tags = Effect.fn("RegistryClient.tags")(function*(repository: string, options?: ListOptions) {
     yield* Effect.annotateCurrentSpan({ repository })
-    const all = yield* Stream.runCollect(tagsStream(repository, options))
-    return Chunk.toReadonlyArray(all)
+    return yield* collectAtMost(tagsStream(repository, options), maxItemsOf(options), "tags", { repository })
   })
 
   const validRef = (repository: string, reference: string) =>
@@ -1067,6 +1161,22 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }, (effect) => Effect.mapError(effect, toBlobMetadataError))
 
+  // Checked before any request: a size or chunk size that no upload can honour would open a session for nothing.
+  const validUploadOptions = (options: UploadOptions | undefined, repository: string, digest: Digest.Digest) => {
+    const refuse = (detail: string) => Effect.fail(new RegistryError.BlobUploadInvalid({ repository, digest, detail }))
+    const size = options?.size
+    if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) {
+      return refuse(
+        `size must be a non-negative integer number of bytes, got ${String(size)}; leave it out when unknown`
+      )
+    }
+    const chunkSize = options?.chunkSize
+    if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) {
+      return refuse(`chunkSize must be a positive integer number of bytes, got ${String(chunkSize)}`)
+    }
+    return Effect.void
+  }
+
   const toSource = <E, R>(
     source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>
   ): BlobSource.BlobSource<E, R> => Stream.StreamTypeId in source ? BlobSource.oneShot(source) : source
@@ -1080,6 +1190,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.gen(function*() {
       yield* Effect.annotateCurrentSpan({ repository, digest })
       const { d, repo } = yield* validBlob(repository, digest)
+      yield* validUploadOptions(options, repo, d)
       return yield* UploadOps.upload(env, repo, d, markSource(toSource(source)), options, [scopes.push(repo)])
     }).pipe(
       Effect.mapError(toUploadFailure<E>),
@@ -1094,6 +1205,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   ): Effect.Effect<UploadResult, MountBlobError | E, R> =>
     Effect.gen(function*() {
       const { d, repo } = yield* validBlob(repository, digest)
+      yield* validUploadOptions(options, repo, d)
       const source = options?.source !== undefined ? markSource(options.source) : undefined
       const from = yield* Reference.repository(fromRepository)
       const mountScopes = scopes.mount(repo, from)

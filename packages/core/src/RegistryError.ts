@@ -84,18 +84,31 @@ export interface Context {
   readonly cause?: unknown
 }
 
+// What a message shows of each field: enough to act on, never a whole hostile input.
+const FieldLimit = 256
+const DetailLimit = 2048
+const EntriesShown = 5
+
 const describe = (headline: string, self: Context): string => {
   const parts: Array<string> = [headline]
   const where: Array<string> = []
-  if (self.repository !== undefined) where.push(`repository ${self.repository}`)
-  if (self.reference !== undefined) where.push(`reference ${self.reference}`)
-  if (self.digest !== undefined && self.digest !== self.reference) where.push(`digest ${self.digest}`)
+  if (self.repository !== undefined) where.push(`repository ${printable(self.repository, FieldLimit)}`)
+  if (self.reference !== undefined) where.push(`reference ${printable(self.reference, FieldLimit)}`)
+  if (self.digest !== undefined && self.digest !== self.reference) {
+    where.push(`digest ${printable(self.digest, FieldLimit)}`)
+  }
   if (where.length > 0) parts.push(`(${where.join(", ")})`)
-  if (self.detail !== undefined && self.detail.length > 0) parts.push(`: ${self.detail}`)
-  const entries = (self.errors ?? []).map((e) => e.message.length > 0 ? `${e.code}: ${e.message}` : e.code)
+  if (self.detail !== undefined && self.detail.length > 0) {
+    parts.push(`: ${printable(self.detail, DetailLimit, { multiline: true })}`)
+  }
+  const all = self.errors ?? []
+  const entries = all.slice(0, EntriesShown).map((e) =>
+    printable(e.message.length > 0 ? `${e.code}: ${e.message}` : e.code, FieldLimit)
+  )
+  if (all.length > EntriesShown) entries.push(`${all.length - EntriesShown} more`)
   const tail: Array<string> = []
   if (self.status !== undefined) tail.push(`HTTP ${self.status}`)
-  if (self.request !== undefined) tail.push(self.request)
+  if (self.request !== undefined) tail.push(printable(self.request, 2 * FieldLimit))
   if (entries.length > 0) tail.push(`registry said ${entries.join("; ")}`)
   return parts.join(" ").replace(" :", ":") + (tail.length > 0 ? ` [${tail.join(", ")}]` : "")
 }
@@ -152,7 +165,9 @@ export class Unauthorized extends Data.TaggedError("Unauthorized")<
       UnsupportedChallenge: "the registry asked for an unsupported authentication scheme",
       InsecureRealm: "refusing a plain-http token realm for an https registry"
     }
-    const scopes = this.scopes !== undefined && this.scopes.length > 0 ? ` (scopes ${this.scopes.join(" ")})` : ""
+    const scopes = this.scopes !== undefined && this.scopes.length > 0
+      ? ` (scopes ${printable(this.scopes.join(" "), FieldLimit)})`
+      : ""
     return describe(`Unauthorized: ${why[this.reason]}${scopes}`, this)
   }
 }
@@ -318,7 +333,10 @@ export class DigestMismatch extends Data.TaggedError("DigestMismatch")<
    * @since 0.1.0
    */
   override get message(): string {
-    return describe(`Digest mismatch: expected ${this.expected}, got ${this.actual}`, this)
+    return describe(
+      `Digest mismatch: expected ${printable(this.expected, FieldLimit)}, got ${printable(this.actual, FieldLimit)}`,
+      this
+    )
   }
 }
 
@@ -383,7 +401,7 @@ export class ManifestInvalid extends Data.TaggedError("ManifestInvalid")<
       MediaType: "unknown or inconsistent manifest media type",
       Registry: "the registry refused the manifest"
     }
-    const mt = this.mediaType !== undefined ? ` (${this.mediaType})` : ""
+    const mt = this.mediaType !== undefined ? ` (${printable(this.mediaType, FieldLimit)})` : ""
     return describe(`Invalid manifest: ${why[this.reason]}${mt}`, this)
   }
 }
@@ -504,14 +522,37 @@ export class Unsupported extends Data.TaggedError("Unsupported")<Context> {
 }
 
 /**
+ * Why an upload needed its bytes again.
+ *
+ * - `RequestFailed`: a request carrying bytes failed (the `cause` says how: a
+ *   broken connection, a timeout, a 5xx, a 401), so its bytes must be sent again.
+ * - `SessionLost`: the registry no longer knows the upload session.
+ * - `BytesLost`: the registry holds fewer bytes than were sent.
+ * - `StatusUnknown`: the registry did not say how many bytes of the session it holds.
+ * - `SourceConsumed`: the source was already read, before the bytes were needed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UploadNotResumableReason =
+  | "RequestFailed"
+  | "SessionLost"
+  | "BytesLost"
+  | "StatusUnknown"
+  | "SourceConsumed"
+
+/**
  * A blob upload from a one-shot stream failed in a way that needs the bytes
- * again, which a one-shot stream cannot give. Use a re-openable source to let
- * the client restart the upload.
+ * again, which a one-shot stream cannot give. `reason` says why the bytes were
+ * needed again and `cause` holds the failure. Use a re-openable source
+ * (`BlobSource.reopenable`, a file) to let the client restart the upload.
  *
  * @since 0.1.0
  * @category errors
  */
-export class UploadNotResumable extends Data.TaggedError("UploadNotResumable")<Context> {
+export class UploadNotResumable extends Data.TaggedError("UploadNotResumable")<
+  Context & { readonly reason?: UploadNotResumableReason | undefined }
+> {
   /**
    * @since 0.1.0
    */
@@ -520,7 +561,18 @@ export class UploadNotResumable extends Data.TaggedError("UploadNotResumable")<C
    * @since 0.1.0
    */
   override get message(): string {
-    return describe("Upload cannot be resumed", this)
+    const why: Record<UploadNotResumableReason, string> = {
+      RequestFailed: "a request carrying its bytes failed and they must be sent again",
+      SessionLost: "the registry no longer knows the upload session",
+      BytesLost: "the registry holds fewer bytes than were sent",
+      StatusUnknown: "the registry did not say how many bytes of the upload it holds",
+      SourceConsumed: "the source was already read"
+    }
+    const headline = this.reason !== undefined
+      ? `Upload cannot be resumed: ${why[this.reason]}; a one-shot source cannot be read again ` +
+        "(upload from a re-openable source, BlobSource.reopenable or a file, to let the client restart it)"
+      : "Upload cannot be resumed"
+    return describe(headline, this)
   }
 }
 
@@ -609,13 +661,201 @@ export class RegistryUnavailable extends Data.TaggedError("RegistryUnavailable")
 export type TransportReason = "Transport" | "Timeout" | "InvalidUrl" | "Encode" | "Redirect"
 
 /**
- * The request did not complete: connection refused or reset, a timeout, a bad URL.
+ * What exactly failed on the connection, from the system or TLS error code
+ * underneath (see {@link transportKind}).
+ *
+ * - `ConnectionRefused`: nothing listens at that host and port.
+ * - `NameNotResolved`: the host name does not resolve (or DNS is unreachable).
+ * - `HostUnreachable`: no route to the host.
+ * - `TimedOut`: connecting or waiting for an answer took too long.
+ * - `ConnectionReset`: the connection broke after the exchange had started.
+ * - `ClosedBeforeAnswer`: the server closed the connection without sending a byte
+ *   (what an https server does when it is addressed over plain http).
+ * - `TlsUnknownCa`: the certificate chains to no trusted CA (self-signed, a private CA).
+ * - `TlsNameMismatch`: the certificate is not for this host name.
+ * - `TlsExpired`: the certificate has expired or is not yet valid.
+ * - `Tls`: another TLS failure.
+ * - `PlainHttpOnTls`: an `https` URL, and the server answered in plain http.
+ * - `TlsOnPlainHttp`: an `http` URL, and the server said it only speaks https.
+ * - `Other`: anything else (the `code` field holds the code, if any).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TransportKind =
+  | "ConnectionRefused"
+  | "NameNotResolved"
+  | "HostUnreachable"
+  | "TimedOut"
+  | "ConnectionReset"
+  | "ClosedBeforeAnswer"
+  | "TlsUnknownCa"
+  | "TlsNameMismatch"
+  | "TlsExpired"
+  | "Tls"
+  | "PlainHttpOnTls"
+  | "TlsOnPlainHttp"
+  | "Other"
+
+const plainHttpFix = "set `plainHttp: true` for this registry (CLI: `--plain-http`)"
+const tlsFix = "trust its CA with `tls.ca` (CLI: `--ca-file <pem>`), or, only for a test registry, " +
+  "skip verification with `tls.insecure` (CLI: `--insecure`)"
+
+const kindText: Record<TransportKind, (url: string) => string> = {
+  ConnectionRefused: (url) =>
+    `connection refused by ${hostOf(url)}: nothing listens there; check that the registry is running ` +
+    "and that the host and port are right",
+  NameNotResolved: (url) => `the host name ${hostOf(url)} does not resolve; check its spelling and your DNS`,
+  HostUnreachable: (url) => `no route to ${hostOf(url)}; check the address and your network`,
+  TimedOut: (url) => `no answer from ${hostOf(url)} in time; check that it is reachable, or raise the timeout`,
+  ConnectionReset: (url) => `the connection to ${hostOf(url)} broke`,
+  ClosedBeforeAnswer: (url) =>
+    `${hostOf(url)} closed the connection without answering` +
+    (url.startsWith("http:")
+      ? "; an https registry addressed over plain http does this: remove `plainHttp` (CLI: `--plain-http`)"
+      : ""),
+  TlsUnknownCa: (url) => `TLS: the certificate of ${hostOf(url)} is signed by an unknown CA; ${tlsFix}`,
+  TlsNameMismatch: (url) =>
+    `TLS: the certificate of ${hostOf(url)} is not for that host name; address the registry by a name ` +
+    "its certificate holds (or set `tls.servername`), or, only for a test registry, skip verification with " +
+    "`tls.insecure` (CLI: `--insecure`)",
+  TlsExpired: (url) =>
+    `TLS: the certificate of ${hostOf(url)} has expired or is not yet valid; renew it, check the clock, or, ` +
+    "only for a test registry, skip verification with `tls.insecure` (CLI: `--insecure`)",
+  Tls: (url) => `TLS handshake with ${hostOf(url)} failed`,
+  PlainHttpOnTls: (url) =>
+    `${hostOf(url)} answered in plain http on a TLS connection; if the registry speaks plain http, ${plainHttpFix}`,
+  TlsOnPlainHttp: (url) =>
+    `${hostOf(url)} speaks https and was addressed over plain http; remove \`plainHttp\` (CLI: \`--plain-http\`)`,
+  Other: (url) => `the connection to ${hostOf(url)} failed`
+}
+
+function hostOf(url: string): string {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)
+  return match === null ? "the registry" : match[1].replace(/^.*@/, "")
+}
+
+const kindByCode: ReadonlyMap<string, TransportKind> = new Map<string, TransportKind>([
+  ["ECONNREFUSED", "ConnectionRefused"],
+  ["ENOTFOUND", "NameNotResolved"],
+  ["EAI_AGAIN", "NameNotResolved"],
+  ["EAI_NONAME", "NameNotResolved"],
+  ["EAI_FAIL", "NameNotResolved"],
+  ["EHOSTUNREACH", "HostUnreachable"],
+  ["ENETUNREACH", "HostUnreachable"],
+  ["EHOSTDOWN", "HostUnreachable"],
+  ["ENETDOWN", "HostUnreachable"],
+  ["ETIMEDOUT", "TimedOut"],
+  ["ESOCKETTIMEDOUT", "TimedOut"],
+  ["UND_ERR_CONNECT_TIMEOUT", "TimedOut"],
+  ["UND_ERR_HEADERS_TIMEOUT", "TimedOut"],
+  ["UND_ERR_BODY_TIMEOUT", "TimedOut"],
+  ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "TlsUnknownCa"],
+  ["SELF_SIGNED_CERT_IN_CHAIN", "TlsUnknownCa"],
+  ["DEPTH_ZERO_SELF_SIGNED_CERT", "TlsUnknownCa"],
+  ["UNABLE_TO_GET_ISSUER_CERT", "TlsUnknownCa"],
+  ["UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "TlsUnknownCa"],
+  ["CERT_UNTRUSTED", "TlsUnknownCa"],
+  ["ERR_TLS_CERT_ALTNAME_INVALID", "TlsNameMismatch"],
+  ["HOSTNAME_MISMATCH", "TlsNameMismatch"],
+  ["CERT_HAS_EXPIRED", "TlsExpired"],
+  ["CERT_NOT_YET_VALID", "TlsExpired"],
+  ["ERR_SSL_WRONG_VERSION_NUMBER", "PlainHttpOnTls"],
+  ["ERR_SSL_PACKET_LENGTH_TOO_LONG", "PlainHttpOnTls"],
+  ["ERR_SSL_HTTP_REQUEST", "PlainHttpOnTls"]
+])
+
+const closedCodes = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"])
+
+const stringField = (u: object, key: string): string | undefined => {
+  const value: unknown = Predicate.hasProperty(u, key) ? u[key] : undefined
+  return typeof value === "string" ? value : undefined
+}
+
+const bytesRead = (u: object): number | undefined => {
+  const socket: unknown = Predicate.hasProperty(u, "socket") ? u.socket : undefined
+  const read: unknown = Predicate.hasProperty(socket, "bytesRead") ? socket.bytesRead : undefined
+  return typeof read === "number" ? read : undefined
+}
+
+const kindOf = (u: object): TransportKind | undefined => {
+  const code = stringField(u, "code")
+  const message = stringField(u, "message") ?? ""
+  if (
+    /wrong version number|packet length too long|http request/i.test(message) && code !== undefined && (
+      code === "EPROTO" || code.startsWith("ERR_SSL")
+    )
+  ) return "PlainHttpOnTls"
+  if (code !== undefined) {
+    const known = kindByCode.get(code)
+    if (known !== undefined) return known
+    if (closedCodes.has(code)) return bytesRead(u) === 0 ? "ClosedBeforeAnswer" : "ConnectionReset"
+    if (code === "EPROTO" || code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || code.includes("CERT")) {
+      return "Tls"
+    }
+  }
+  if (stringField(u, "name") === "TimeoutError" || stringField(u, "_tag") === "TimeoutException") return "TimedOut"
+  return undefined
+}
+
+/**
+ * What failed on a connection, from an error and its `cause` chain (eight
+ * levels at most): the first system, undici or TLS error code that tells
+ * (`ECONNREFUSED`, `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`,
+ * `DEPTH_ZERO_SELF_SIGNED_CERT`, `ERR_TLS_CERT_ALTNAME_INVALID`,
+ * `CERT_HAS_EXPIRED`, `ERR_SSL_WRONG_VERSION_NUMBER`...), or `Other`. Reads the
+ * errors structurally, on any platform.
+ *
+ * @example
+ * ```ts
+ * import { RegistryError } from "@effect-registry/core"
+ *
+ * RegistryError.transportKind({ code: "ECONNREFUSED" }) // "ConnectionRefused"
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const transportKind = (error: unknown): TransportKind => transportCode(error).kind
+
+/**
+ * {@link transportKind} and the error code it was read from.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const transportCode = (error: unknown): { readonly kind: TransportKind; readonly code?: string } => {
+  let current: unknown = error
+  let first: string | undefined
+  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
+    const code = stringField(current, "code")
+    first ??= code
+    const kind = kindOf(current)
+    if (kind !== undefined) return code !== undefined ? { kind, code } : { kind }
+    current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+  }
+  return first !== undefined ? { kind: "Other", code: first } : { kind: "Other" }
+}
+
+/**
+ * The request did not complete: connection refused or reset, a timeout, a TLS
+ * failure, a bad URL. `kind` says what failed on the connection, `url` which
+ * URL (without its query), `code` the system or TLS error code; the message
+ * names the option that fixes a misconfiguration. `cause` holds a copy of the
+ * underlying error without the request (never its headers).
  *
  * @since 0.1.0
  * @category errors
  */
 export class TransportError extends Data.TaggedError("TransportError")<
-  Context & { readonly reason: TransportReason }
+  Context & {
+    readonly reason: TransportReason
+    readonly kind?: TransportKind | undefined
+    /** The URL of the request, without user info, query or fragment. */
+    readonly url?: string | undefined
+    /** The system, undici or TLS error code underneath (`ECONNREFUSED`, `CERT_HAS_EXPIRED`...). */
+    readonly code?: string | undefined
+  }
 > {
   /**
    * @since 0.1.0
@@ -632,7 +872,11 @@ export class TransportError extends Data.TaggedError("TransportError")<
       Encode: "the request body could not be sent",
       Redirect: "refused or too many redirects"
     }
-    return describe(`Transport error: ${why[this.reason]}`, this)
+    const kind = this.kind !== undefined && this.kind !== "Other" && this.url !== undefined
+      ? `: ${kindText[this.kind](this.url)}`
+      : ""
+    const code = this.code !== undefined ? ` (${this.code})` : ""
+    return describe(`Transport error: ${why[this.reason]}${kind}${code}`, this)
   }
 }
 
@@ -722,3 +966,41 @@ export type RegistryError =
  * @category guards
  */
 export const isRegistryError = (u: unknown): u is RegistryError => Predicate.hasProperty(u, TypeId)
+
+// C0 controls (ESC among them) but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates.
+const Unprintable = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+const Breaks = /[\t\n]/g
+
+/**
+ * Text from outside (a registry's answer, an input being parsed) made safe to print on a terminal or in a log
+ * line, and bounded: every control character (escape sequences included) and bidirectional override becomes
+ * `\uFFFD`, newlines and tabs become spaces unless `multiline`, and text longer than `max` characters is cut,
+ * saying how much was left out. Every error message of effect-registry shows outside text only through it.
+ *
+ * @example
+ * ```ts
+ * import { RegistryError } from "@effect-registry/core"
+ *
+ * RegistryError.printable("v1\u001b[2J", 64) // "v1\uFFFD[2J"
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const printable = (
+  s: string,
+  max: number,
+  options?: { readonly multiline?: boolean | undefined }
+): string => {
+  let cut = s
+  let suffix = ""
+  if (s.length > max) {
+    const end = Math.max(0, max)
+    // do not split a surrogate pair
+    const at = end > 0 && /[\ud800-\udbff]/.test(s.charAt(end - 1)) ? end - 1 : end
+    cut = s.slice(0, at)
+    suffix = `… (${s.length - at} more characters)`
+  }
+  const clean = cut.replace(Unprintable, "\uFFFD")
+  return (options?.multiline === true ? clean : clean.replace(Breaks, " ")) + suffix
+}

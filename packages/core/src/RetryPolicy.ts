@@ -59,7 +59,9 @@ const transientStatus = new Set([408, 429, 500, 502, 503, 504])
 
 /**
  * Whether an error is worth retrying: a broken connection or timeout, a 5xx
- * answer, a `429`, a `408`.
+ * answer, a `429`, a `408`. TLS failures (an untrusted, expired or misnamed
+ * certificate) and a protocol mismatch (plain http on a TLS connection or the
+ * reverse) are not.
  *
  * @example
  * ```ts
@@ -74,7 +76,9 @@ const transientStatus = new Set([408, 429, 500, 502, 503, 504])
 export const isTransient = (error: RegistryError.RegistryError): boolean => {
   switch (error._tag) {
     case "TransportError":
-      return error.reason === "Transport" || error.reason === "Timeout"
+      // a certificate or a protocol mismatch does not change by asking again
+      return (error.reason === "Transport" || error.reason === "Timeout") &&
+        !(error.kind !== undefined && (error.kind.startsWith("Tls") || error.kind === "PlainHttpOnTls"))
     case "TooManyRequests":
       return true
     case "RegistryUnavailable":

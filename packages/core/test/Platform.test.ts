@@ -24,12 +24,17 @@ describe("Platform", () => {
       assert.strictEqual(w["os.version"], "10.0.17763.1234")
       assert.strictEqual(Platform.format(w), "windows(10.0.17763.1234)/amd64")
       assert.strictEqual(Platform.format(yield* Platform.parse("linux/arm/v7")), "linux/arm/v7")
-      for (const bad of ["", "linux", "linux/", "/amd64", "linux/amd64/v8/x", "li nux/amd64"]) {
+    }))
+
+  it.effect.each(["", "linux", "linux/", "/amd64", "linux/amd64/v8/x", "li nux/amd64"])(
+    "Platform.parse refuses %j with PlatformInvalid",
+    (bad) =>
+      Effect.gen(function*() {
         const e = yield* Effect.flip(Platform.parse(bad))
         assert.strictEqual(e._tag, "PlatformInvalid")
         assert.include(e.message, "os/architecture")
-      }
-    }))
+      })
+  )
 
   const table: ReadonlyArray<readonly [wanted: string, candidate: Platform.Platform, expected: boolean]> = [
     ["linux/arm64/v8", { os: "linux", architecture: "arm64" }, true],

@@ -92,6 +92,35 @@ describe("Retry-After", () => {
 })
 
 describe("backoff", () => {
+  it.effect("transient 503 is retried, a 400 is not: one attempt and the typed error", () =>
+    Effect.gen(function*() {
+      const fake = withTags()
+      failTags(fake, 2, () => new Response("", { status: 503 }))
+      const client = yield* clientFor(fake, { retrySchedule: RetryPolicy.transient })
+      const retried = yield* runOnClock(yield* Effect.fork(client.tags("app")), 50, 1_000)
+      assert.deepStrictEqual(retried, Exit.succeed(["v1"]))
+      assert.strictEqual(tagsRequests(fake), 3, "two 503s, then the answer")
+
+      const refused = withTags()
+      failTags(refused, 100, () =>
+        new Response(
+          JSON.stringify({ errors: [{ code: "PAGINATION_NUMBER_INVALID", message: "invalid number of results" }] }),
+          { status: 400, headers: { "content-type": "application/json" } }
+        ))
+      const c2 = yield* clientFor(refused, { retrySchedule: RetryPolicy.transient })
+      // give any retry all the time it would need on the TestClock before counting attempts
+      const exit = yield* runOnClock(yield* Effect.fork(c2.tags("app")), 50, 1_000)
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        const error = exit.cause.error
+        assert.strictEqual(error._tag, "PaginationNumberInvalid")
+        if (error._tag === "PaginationNumberInvalid") assert.strictEqual(error.status, 400)
+      } else {
+        assert.fail(`expected a typed failure, got ${String(exit)}`)
+      }
+      assert.strictEqual(tagsRequests(refused), 1, "a 400 is sent once")
+    }))
+
   it.effect("exponential with jitter: each pause within [0.8, 1.2] × 200 ms × 2^n; at most 4 retries", () =>
     Effect.gen(function*() {
       const fake = withTags()
@@ -148,19 +177,19 @@ describe("backoff", () => {
       assert.strictEqual(tagsRequests(denied), 1)
     }))
 
-  it.effect("RetryPolicy.isTransient: connection, timeout, 5xx, 429, 408 only", () =>
-    Effect.sync(() => {
-      const cases = [
-        [RetryPolicy.isTransient(new RegistryErrorCtor.TransportError({ reason: "Transport" })), true],
-        [RetryPolicy.isTransient(new RegistryErrorCtor.TransportError({ reason: "Timeout" })), true],
-        [RetryPolicy.isTransient(new RegistryErrorCtor.TransportError({ reason: "Redirect" })), false],
-        [RetryPolicy.isTransient(new RegistryErrorCtor.TooManyRequests({})), true],
-        [RetryPolicy.isTransient(new RegistryErrorCtor.RegistryUnavailable({ status: 503 })), true],
-        [RetryPolicy.isTransient(new RegistryErrorCtor.BlobUnknown({})), false],
-        [RetryPolicy.isTransient(new RegistryErrorCtor.DigestMismatch({ expected: "a", actual: "b" })), false]
-      ] as const
-      for (const [actual, expected] of cases) assert.strictEqual(actual, expected)
-    }))
+  it.each(
+    [
+      ["a TransportError (Transport)", new RegistryErrorCtor.TransportError({ reason: "Transport" }), true],
+      ["a TransportError (Timeout)", new RegistryErrorCtor.TransportError({ reason: "Timeout" }), true],
+      ["a TransportError (Redirect)", new RegistryErrorCtor.TransportError({ reason: "Redirect" }), false],
+      ["TooManyRequests", new RegistryErrorCtor.TooManyRequests({}), true],
+      ["RegistryUnavailable (503)", new RegistryErrorCtor.RegistryUnavailable({ status: 503 }), true],
+      ["BlobUnknown", new RegistryErrorCtor.BlobUnknown({}), false],
+      ["DigestMismatch", new RegistryErrorCtor.DigestMismatch({ expected: "a", actual: "b" }), false]
+    ] as const
+  )("RetryPolicy.isTransient (connection, timeout, 5xx, 429, 408 only): %s -> %s", (_, error, expected) => {
+    assert.strictEqual(RetryPolicy.isTransient(error), expected)
+  })
 })
 
 describe("bodies that cannot be replayed", () => {
@@ -176,6 +205,8 @@ describe("bodies that cannot be replayed", () => {
         client.uploadBlob("app", sha256(bytes), Stream.make(bytes), { size: bytes.length })
       )
       assert.strictEqual(error._tag, "UploadNotResumable")
+      // the registry kept the session: the message says the request failed, not that the session was dropped
+      if (error._tag === "UploadNotResumable") assert.strictEqual(error.reason, "RequestFailed")
       assert.strictEqual(fake.requests.filter((r) => r.method === "PUT").length, 1)
     }))
 

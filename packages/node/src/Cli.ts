@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as RegistryError from "@effect-registry/core/RegistryError"
 import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -160,6 +161,9 @@ export const exitCode = (error: unknown): ExitCode => {
   return 1
 }
 
+// Longest error message printed.
+const MaxMessage = 8192
+
 /**
  * The one-line message printed for an error (`error: ...` is prefixed by
  * {@link run}); never a stack.
@@ -174,7 +178,8 @@ export const errorMessage = (error: unknown): string => {
     : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
     ? error._tag
     : String(error)
-  return message.replace(/\s*\n\s*/g, " ")
+  // a message may quote what a server sent: no control character reaches the terminal, and it stays short
+  return RegistryError.printable(message.replace(/\s*\n\s*/g, " "), MaxMessage)
 }
 
 /**

@@ -9,12 +9,14 @@
  * @since 0.1.0
  */
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
+import * as RegistryError from "@effect-registry/core/RegistryError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
@@ -166,30 +168,10 @@ export const registryUrl = (
  */
 export type FailureKind = "Timeout" | "Tls" | "Connection" | "Other"
 
-const timeoutCodes = new Set([
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "ETIMEDOUT"
-])
-const connectionCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED"
-])
-
-const codeOf = (u: unknown): string | undefined =>
-  Predicate.hasProperty(u, "code") && typeof u.code === "string" ? u.code : undefined
-
 /**
- * Classify a failed request. Looks through `HttpClientError.cause` and `cause`
- * chains for the Node / undici error code.
+ * Classify a failed request, from core's `RegistryError.transportKind` (which
+ * reads the Node / undici error code in `HttpClientError.cause` and `cause`
+ * chains): a `TransportError` carries the finer `kind` itself.
  *
  * @example
  * ```ts
@@ -202,20 +184,21 @@ const codeOf = (u: unknown): string | undefined =>
  * @category utils
  */
 export const classify = (error: unknown): FailureKind => {
-  let current: unknown = error
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = codeOf(current)
-    if (code !== undefined) {
-      if (timeoutCodes.has(code)) return "Timeout"
-      if (connectionCodes.has(code)) return "Connection"
-      if (
-        code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || code.startsWith("UNABLE_TO_") ||
-        code.includes("CERT")
-      ) return "Tls"
-    }
-    current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+  const kind = RegistryError.transportKind(error)
+  switch (kind) {
+    case "TimedOut":
+      return "Timeout"
+    case "ConnectionRefused":
+    case "NameNotResolved":
+    case "HostUnreachable":
+    case "ConnectionReset":
+    case "ClosedBeforeAnswer":
+      return "Connection"
+    case "Other":
+      return "Other"
+    default:
+      return "Tls"
   }
-  return "Other"
 }
 
 const isPem = (s: string): boolean => s.includes("-----BEGIN")
@@ -437,6 +420,11 @@ export const bodyStream = <E>(
     )
   })
 
+const bareUrl = (url: string): string => {
+  const at = url.search(/[?#]/)
+  return (at < 0 ? url : url.slice(0, at)).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1")
+}
+
 const withBodyStream = (
   response: HttpClientResponse.HttpClientResponse,
   limit: number
@@ -445,9 +433,12 @@ const withBodyStream = (
   if (response.request.method === "HEAD") return response
   const body = undiciBody(response)
   if (body === undefined || !Predicate.hasProperty(response, "original")) return response
+  // The error names a bare request (method, and URL without query): its message may be logged, and neither
+  // the headers nor a presigned query belong there.
+  const request = HttpClientRequest.make(response.request.method)(bareUrl(response.request.url))
   const stream = bodyStream(
     body,
-    (cause) => new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause }),
+    (cause) => new HttpClientError.ResponseError({ request, response, reason: "Decode", cause }),
     limit
   )
   // Everything else (status, headers, text, json, the abort of the request when the stream ends) stays the

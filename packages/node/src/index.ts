@@ -47,3 +47,13 @@ export * as OciLayout from "./OciLayout.js"
  * @since 0.1.0
  */
 export * as Progress from "./Progress.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DockerArchive from "./DockerArchive.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OciArchive from "./OciArchive.js"

@@ -24,7 +24,7 @@ import * as path from "node:path"
 import * as BlobFile from "../src/BlobFile.js"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
-import { selfSignedCertificate } from "./support/selfSigned.js"
+import { selfSigned } from "./support/selfSigned.js"
 
 const PASSWORD = "hunter2-Pa55w0rd-very-secret"
 const TOKEN = "tok-ABCDEF0123456789-secret-token"
@@ -150,7 +150,7 @@ const serveBytes = (bytes: Uint8Array) => (_req: Http.IncomingMessage, res: Http
 }
 
 // A self-signed certificate for 127.0.0.1, made with openssl.
-const makeCert = selfSignedCertificate
+const makeCert = selfSigned("IP:127.0.0.1")
 
 describe("redirects", () => {
   for (const scheme of ["basic", "bearer"] as const) {

@@ -13,16 +13,31 @@
  * - A verifier rebuilds the payload from any document as `bytes[0, formatLength) + formatTail`;
  *   every signature must agree on both.
  *
+ * The byte, base64 and JSON helpers live in `internal/jsonEncoding`, the certificate chain checks in
+ * `internal/certificateChain`.
+ *
  * @since 0.1.0
  */
-import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { dual } from "effect/Function"
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as crypto from "node:crypto"
+import type * as crypto from "node:crypto"
+import { chainHeader, parseRoots, verifyChain } from "./internal/certificateChain.js"
+import {
+  base64url,
+  concat,
+  decodeBase64url,
+  encoder,
+  equalBytes,
+  isObject,
+  lastNonSpace,
+  parseJson,
+  rfc3339,
+  signError,
+  verifyError
+} from "./internal/jsonEncoding.js"
 import * as Key from "./Key.js"
 import type * as KeyId from "./KeyId.js"
 import * as SigningError from "./SigningError.js"
@@ -121,68 +136,30 @@ export interface Verified {
 // encoding helpers
 // ---------------------------------------------------------------------------
 
-const encoder = new TextEncoder()
-
-/** @internal */
-export const base64url = (bytes: Uint8Array | string): string =>
-  (typeof bytes === "string"
-    ? Buffer.from(bytes, "utf8")
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-    .toString("base64url")
-
-/** @internal */
-export const decodeBase64url = (s: string): Uint8Array | undefined =>
-  /^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1 ? new Uint8Array(Buffer.from(s, "base64url")) : undefined
-
-const decodeBase64 = (s: string): Uint8Array | undefined =>
-  s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s) ? new Uint8Array(Buffer.from(s, "base64")) : undefined
-
-const utf8 = (bytes: Uint8Array): Either.Either<string, unknown> =>
-  Either.try({ try: () => new TextDecoder("utf-8", { fatal: true }).decode(bytes), catch: (cause) => cause })
-
-const parseJson = (bytes: Uint8Array): Either.Either<unknown, unknown> =>
-  Either.flatMap(utf8(bytes), (text) => Either.try({ try: (): unknown => JSON.parse(text), catch: (cause) => cause }))
-
-const isObject = (u: unknown): u is { readonly [key: string]: unknown } => Predicate.isRecord(u)
-
-const concat = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => BlobSource.concatBytes(parts)
-
-const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d
-
-const lastNonSpace = (bytes: Uint8Array, before: number): number => {
-  let i = before - 1
-  while (i >= 0 && isSpace(bytes[i])) i--
-  return i
-}
-
-/**
- * Formats epoch milliseconds as RFC 3339 in UTC with whole seconds, as Go's `time.RFC3339`.
- *
- * @internal
- */
-export const rfc3339 = (millis: number): string | undefined => {
-  const date = new Date(millis)
-  if (!Number.isFinite(date.getTime())) return undefined
-  const year = date.getUTCFullYear()
-  if (year < 0 || year > 9999) return undefined
-  const p = (n: number, w = 2) => String(n).padStart(w, "0")
-  return `${p(year, 4)}-${p(date.getUTCMonth() + 1)}-${p(date.getUTCDate())}T${p(date.getUTCHours())}:${
-    p(date.getUTCMinutes())
-  }:${p(date.getUTCSeconds())}Z`
-}
+export {
+  /**
+   * base64url without padding, of bytes or of a string's UTF-8.
+   *
+   * @internal
+   */
+  base64url,
+  /**
+   * The bytes of unpadded base64url, or undefined when it is not base64url.
+   *
+   * @internal
+   */
+  decodeBase64url,
+  /**
+   * Formats epoch milliseconds as RFC 3339 in UTC with whole seconds, as Go's `time.RFC3339`.
+   *
+   * @internal
+   */
+  rfc3339
+} from "./internal/jsonEncoding.js"
 
 // ---------------------------------------------------------------------------
 // constructors
 // ---------------------------------------------------------------------------
-
-const signError = (reason: SigningError.SignErrorReason, detail: string, cause?: unknown) =>
-  new SigningError.SignError({ reason, detail, cause })
-
-const verifyError = (
-  reason: SigningError.VerifyErrorReason,
-  detail: string,
-  extra?: { readonly index?: number | undefined; readonly keyId?: string | undefined; readonly cause?: unknown }
-) => new SigningError.VerifyError({ reason, detail, ...extra })
 
 const fromPayloadEither = (
   payload: Uint8Array,
@@ -267,8 +244,6 @@ export const decodeProtected = (
 }
 
 const decodeSignatures = Schema.decodeUnknownEither(Signature)
-
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
 const parseEither = (
   bytes: Uint8Array,
@@ -368,50 +343,6 @@ export const parse = (
  */
 export interface SignOptions {
   readonly x5c?: ReadonlyArray<string | Uint8Array> | undefined
-}
-
-const certificateDer = (c: string | Uint8Array): Either.Either<Uint8Array, SigningError.SignError> => {
-  if (typeof c !== "string") return Either.right(c)
-  const trimmed = c.trim()
-  if (trimmed.startsWith("-----BEGIN")) {
-    return Either.try({
-      try: () => new Uint8Array(new crypto.X509Certificate(trimmed).raw),
-      catch: (cause) => signError("InvalidCertificate", "a certificate of the chain is not valid PEM", cause)
-    })
-  }
-  const der = decodeBase64(trimmed)
-  return der === undefined
-    ? Either.left(signError("InvalidCertificate", "a certificate of the chain is neither PEM nor base64 DER"))
-    : Either.right(der)
-}
-
-const chainHeader = (
-  key: Key.PrivateKey,
-  x5c: ReadonlyArray<string | Uint8Array>
-): Either.Either<ReadonlyArray<string>, SigningError.SignError> => {
-  if (x5c.length === 0) return Either.left(signError("InvalidCertificate", "the certificate chain is empty"))
-  const ders: Array<Uint8Array> = []
-  for (const c of x5c) {
-    const der = certificateDer(c)
-    if (Either.isLeft(der)) return Either.left(der.left)
-    ders.push(der.right)
-  }
-  return Either.try({
-    try: () => new crypto.X509Certificate(Buffer.from(ders[0])),
-    catch: (cause) => signError("InvalidCertificate", "the leaf certificate cannot be read", cause)
-  }).pipe(
-    Either.flatMap((leaf) =>
-      Either.mapLeft(
-        Key.fromKeyObjectEither(leaf.publicKey),
-        (e) => signError("InvalidCertificate", "the leaf certificate's key is not usable", e)
-      )
-    ),
-    Either.flatMap((leafKey) =>
-      leafKey.keyId === key.keyId
-        ? Either.right(ders.map((der) => Buffer.from(der).toString("base64")))
-        : Either.left(signError("InvalidCertificate", `the leaf certificate's key is not the signing key ${key.keyId}`))
-    )
-  )
 }
 
 /**
@@ -537,83 +468,6 @@ export const toPretty = (
  */
 export interface VerifyOptions {
   readonly roots?: ReadonlyArray<string | Uint8Array> | undefined
-}
-
-const MaxChainLength = 10
-
-const parseRoots = (
-  roots: ReadonlyArray<string | Uint8Array>
-): Either.Either<ReadonlyArray<crypto.X509Certificate>, SigningError.VerifyError> => {
-  const out: Array<crypto.X509Certificate> = []
-  for (const root of roots) {
-    const parsed = Either.try({
-      try: () => new crypto.X509Certificate(typeof root === "string" ? root : Buffer.from(root)),
-      catch: (cause) => verifyError("ChainUntrusted", "a trusted root certificate cannot be read", { cause })
-    })
-    if (Either.isLeft(parsed)) return Either.left(parsed.left)
-    out.push(parsed.right)
-  }
-  return Either.right(out)
-}
-
-const validAt = (cert: crypto.X509Certificate, now: number): boolean => {
-  const from = Date.parse(cert.validFrom)
-  const to = Date.parse(cert.validTo)
-  return Number.isFinite(from) && Number.isFinite(to) && from <= now && now <= to
-}
-
-const checks = (f: () => boolean): boolean => {
-  try {
-    return f()
-  } catch {
-    return false
-  }
-}
-
-const verifyChain = (
-  x5c: ReadonlyArray<string>,
-  roots: ReadonlyArray<crypto.X509Certificate>,
-  now: number,
-  index: number
-): Either.Either<crypto.KeyObject, SigningError.VerifyError> => {
-  const invalid = (detail: string, cause?: unknown) => verifyError("ChainInvalid", detail, { index, cause })
-  if (x5c.length > MaxChainLength) return Either.left(invalid(`the chain has more than ${MaxChainLength} certificates`))
-  const certs: Array<crypto.X509Certificate> = []
-  for (let i = 0; i < x5c.length; i++) {
-    const der = decodeBase64(x5c[i])
-    if (der === undefined) return Either.left(invalid(`certificate ${i} of the chain is not base64`))
-    const cert = Either.try({
-      try: () => new crypto.X509Certificate(Buffer.from(der)),
-      catch: (cause) => invalid(`certificate ${i} of the chain cannot be read`, cause)
-    })
-    if (Either.isLeft(cert)) return Either.left(cert.left)
-    if (!validAt(cert.right, now)) {
-      return Either.left(invalid(`certificate ${i} of the chain is expired or not yet valid`))
-    }
-    certs.push(cert.right)
-  }
-  for (let i = 0; i + 1 < certs.length; i++) {
-    const child = certs[i]
-    const parent = certs[i + 1]
-    if (parent.ca !== true || !checks(() => child.checkIssued(parent) && child.verify(parent.publicKey))) {
-      return Either.left(invalid(`certificate ${i} is not issued by certificate ${i + 1} of the chain`))
-    }
-  }
-  if (roots.length === 0) {
-    return Either.left(
-      verifyError("ChainUntrusted", "the signature has a certificate chain and no roots were given", { index })
-    )
-  }
-  const top = certs[certs.length - 1]
-  const anchored = roots.some((root) =>
-    validAt(root, now) && (
-      root.fingerprint256 === top.fingerprint256 ||
-      (root.ca === true && checks(() => top.checkIssued(root) && top.verify(root.publicKey)))
-    )
-  )
-  return anchored
-    ? Either.right(certs[0].publicKey)
-    : Either.left(verifyError("ChainUntrusted", "the certificate chain does not lead to a trusted root", { index }))
 }
 
 const signerKey = (

@@ -10,6 +10,10 @@
  * A `PrivateKey` never shows its secret: its `toString`, `toJSON` and inspection show only the
  * key type and key id.
  *
+ * This module holds the key model (types, guards, constructors); the PEM, JWK and raw JWS bodies live
+ * in `internal/keyPem`, `internal/keyJwk` and `internal/keyJws`, over the curve and algorithm tables of
+ * `internal/keyAlgorithms`.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
@@ -18,8 +22,12 @@ import * as Equal from "effect/Equal"
 import * as Hash from "effect/Hash"
 import * as Inspectable from "effect/Inspectable"
 import * as Predicate from "effect/Predicate"
-import * as Schema from "effect/Schema"
 import * as crypto from "node:crypto"
+import { curveOfOpenssl, curves, isCurve, keyError } from "./internal/keyAlgorithms.js"
+import * as KeyAlgorithms from "./internal/keyAlgorithms.js"
+import * as KeyJwk from "./internal/keyJwk.js"
+import * as KeyJws from "./internal/keyJws.js"
+import * as KeyPem from "./internal/keyPem.js"
 import * as KeyId from "./KeyId.js"
 import * as SigningError from "./SigningError.js"
 
@@ -41,7 +49,7 @@ export type TypeId = typeof TypeId
  * @since 0.1.0
  * @category models
  */
-export type Curve = "P-256" | "P-384" | "P-521"
+export type Curve = KeyAlgorithms.Curve
 
 /**
  * The key types libtrust signs with.
@@ -59,7 +67,7 @@ export type KeyType = "EC" | "RSA"
  * @since 0.1.0
  * @category models
  */
-export type Algorithm = "ES256" | "ES384" | "ES512" | "RS256" | "RS384" | "RS512"
+export type Algorithm = KeyAlgorithms.Algorithm
 
 /**
  * The smallest RSA modulus accepted, in bits.
@@ -208,64 +216,23 @@ export const isPrivateKey = (u: unknown): u is PrivateKey => isKey(u) && u._tag 
 // curves and algorithms
 // ---------------------------------------------------------------------------
 
-const curves: { readonly [C in Curve]: { readonly openssl: string; readonly bits: number; readonly alg: Algorithm } } =
-  {
-    "P-256": { openssl: "prime256v1", bits: 256, alg: "ES256" },
-    "P-384": { openssl: "secp384r1", bits: 384, alg: "ES384" },
-    "P-521": { openssl: "secp521r1", bits: 521, alg: "ES512" }
-  }
-
-const curveOfOpenssl = (name: string | undefined): Curve | undefined => {
-  switch (name) {
-    case "prime256v1":
-    case "P-256":
-      return "P-256"
-    case "secp384r1":
-    case "P-384":
-      return "P-384"
-    case "secp521r1":
-    case "P-521":
-      return "P-521"
-    default:
-      return undefined
-  }
-}
-
-const isCurve = (s: string): s is Curve => s === "P-256" || s === "P-384" || s === "P-521"
-
 /**
  * The hash function of a JWS algorithm.
  *
  * @since 0.1.0
  * @category utils
  */
-export const hashOf = (algorithm: Algorithm): "sha256" | "sha384" | "sha512" => {
-  switch (algorithm) {
-    case "ES256":
-    case "RS256":
-      return "sha256"
-    case "ES384":
-    case "RS384":
-      return "sha384"
-    case "ES512":
-    case "RS512":
-      return "sha512"
-  }
-}
+export const hashOf: (algorithm: Algorithm) => "sha256" | "sha384" | "sha512" = KeyAlgorithms.hashOf
 
 /**
  * @since 0.1.0
  * @category guards
  */
-export const isAlgorithm = (s: string): s is Algorithm =>
-  s === "ES256" || s === "ES384" || s === "ES512" || s === "RS256" || s === "RS384" || s === "RS512"
+export const isAlgorithm: (s: string) => s is Algorithm = KeyAlgorithms.isAlgorithm
 
 // ---------------------------------------------------------------------------
 // from node:crypto key objects
 // ---------------------------------------------------------------------------
-
-const keyError = (reason: SigningError.KeyErrorReason, detail: string, cause?: unknown) =>
-  new SigningError.KeyError({ reason, detail, cause })
 
 const infoOf = (publicKey: crypto.KeyObject): Either.Either<Info, SigningError.KeyError> => {
   const kind = publicKey.asymmetricKeyType
@@ -417,65 +384,6 @@ const generateWith = (
 // PEM
 // ---------------------------------------------------------------------------
 
-interface PemBlock {
-  readonly label: string
-  readonly headers: ReadonlyArray<readonly [string, string]>
-  readonly der: Uint8Array
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
-
-const parsePem = (pem: string): Either.Either<PemBlock, SigningError.KeyError> => {
-  const begin = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)
-  if (begin === null) return Either.left(keyError("InvalidPem", "no -----BEGIN ...----- line"))
-  const label = begin[1]
-  const endMarker = `-----END ${label}-----`
-  const start = begin.index + begin[0].length
-  const end = pem.indexOf(endMarker, start)
-  if (end < 0) return Either.left(keyError("InvalidPem", `no ${endMarker} line`))
-  const lines = pem.slice(start, end).split(/\r?\n/).map((l) => l.trim())
-  const headers: Array<readonly [string, string]> = []
-  let i = 0
-  while (i < lines.length && lines[i] === "") i++
-  if (i < lines.length && lines[i].includes(":")) {
-    while (i < lines.length && lines[i].includes(":")) {
-      const colon = lines[i].indexOf(":")
-      headers.push([lines[i].slice(0, colon).trim(), lines[i].slice(colon + 1).trim()])
-      i++
-    }
-  }
-  const body = lines.slice(i).join("")
-  if (body.length === 0 || body.length % 4 !== 0 || !BASE64.test(body)) {
-    return Either.left(keyError("InvalidPem", `the ${label} block is not valid base64`))
-  }
-  return Either.right({ label, headers, der: new Uint8Array(Buffer.from(body, "base64")) })
-}
-
-const keyFromPemBlock = (block: PemBlock): Either.Either<crypto.KeyObject, SigningError.KeyError> => {
-  const der = Buffer.from(block.der)
-  const importKey = (f: () => crypto.KeyObject) =>
-    Either.try({
-      try: f,
-      catch: (cause) => keyError("InvalidKey", `the ${block.label} block does not hold a valid key`, cause)
-    })
-  switch (block.label) {
-    case "EC PRIVATE KEY":
-      return importKey(() => crypto.createPrivateKey({ key: der, format: "der", type: "sec1" }))
-    case "RSA PRIVATE KEY":
-      return importKey(() => crypto.createPrivateKey({ key: der, format: "der", type: "pkcs1" }))
-    case "PRIVATE KEY":
-      return importKey(() => crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" }))
-    case "PUBLIC KEY":
-      return importKey(() => crypto.createPublicKey({ key: der, format: "der", type: "spki" }))
-    case "RSA PUBLIC KEY":
-      return importKey(() => crypto.createPublicKey({ key: der, format: "der", type: "pkcs1" }))
-    case "ENCRYPTED PRIVATE KEY":
-      return Either.left(keyError("InvalidPem", "encrypted private keys are not supported"))
-    default:
-      return Either.left(keyError("InvalidPem", `unsupported PEM block type ${block.label}`))
-  }
-}
-
 /**
  * Imports the first key of a PEM text: `EC PRIVATE KEY` (SEC 1), `RSA PRIVATE KEY` (PKCS #1),
  * `PRIVATE KEY` (PKCS #8), `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY`. PEM headers
@@ -493,7 +401,7 @@ const keyFromPemBlock = (block: PemBlock): Either.Either<crypto.KeyObject, Signi
  * @category constructors
  */
 export const fromPem = (pem: string): Effect.Effect<Key, SigningError.KeyError> =>
-  parsePem(pem).pipe(Either.flatMap(keyFromPemBlock), Either.flatMap(fromKeyObjectEither))
+  Either.flatMap(KeyPem.keyObjectFromPem(pem), fromKeyObjectEither)
 
 /**
  * Imports a private key from PEM; fails with `NotPrivate` on a public key.
@@ -544,16 +452,6 @@ export interface PemOptions {
   readonly keyIdHeader?: boolean | undefined
 }
 
-const armour = (label: string, der: Uint8Array, headers: ReadonlyArray<readonly [string, string]>): string => {
-  const b64 = Buffer.from(der).toString("base64")
-  const lines: Array<string> = [`-----BEGIN ${label}-----`]
-  for (const [k, v] of headers) lines.push(`${k}: ${v}`)
-  if (headers.length > 0) lines.push("")
-  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64))
-  lines.push(`-----END ${label}-----`, "")
-  return lines.join("\n")
-}
-
 /**
  * Exports a key as PEM: private EC keys as `EC PRIVATE KEY`, private RSA keys as
  * `RSA PRIVATE KEY` (or both as PKCS #8 `PRIVATE KEY`), public keys as `PUBLIC KEY`.
@@ -570,29 +468,11 @@ const armour = (label: string, der: Uint8Array, headers: ReadonlyArray<readonly 
  * @category utils
  */
 export const toPem = (key: Key, options?: PemOptions): Effect.Effect<string, SigningError.KeyError> =>
-  Either.try({
-    try: () => {
-      const headers: ReadonlyArray<readonly [string, string]> = options?.keyIdHeader === true
-        ? [["keyID", key.keyId]]
-        : []
-      if (key._tag === "PublicKey") {
-        return armour("PUBLIC KEY", key.keyObject.export({ type: "spki", format: "der" }), headers)
-      }
-      if (options?.pkcs8 === true) {
-        return armour("PRIVATE KEY", key.keyObject.export({ type: "pkcs8", format: "der" }), headers)
-      }
-      return key.type === "EC"
-        ? armour("EC PRIVATE KEY", key.keyObject.export({ type: "sec1", format: "der" }), headers)
-        : armour("RSA PRIVATE KEY", key.keyObject.export({ type: "pkcs1", format: "der" }), headers)
-    },
-    catch: (cause) => keyError("ExportFailed", `cannot export key ${key.keyId} as PEM`, cause)
-  })
+  KeyPem.toPem(key, options)
 
 // ---------------------------------------------------------------------------
 // JWK
 // ---------------------------------------------------------------------------
-
-const B64Url = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]+$/))
 
 /**
  * An EC key in libtrust's JWK form (`d` present for a private key).
@@ -600,14 +480,7 @@ const B64Url = Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]+$/))
  * @since 0.1.0
  * @category models
  */
-export const EcJwk = Schema.Struct({
-  crv: Schema.String,
-  d: Schema.optional(B64Url),
-  kid: Schema.optional(Schema.String),
-  kty: Schema.Literal("EC"),
-  x: B64Url,
-  y: B64Url
-})
+export const EcJwk = KeyJwk.EcJwk
 
 /**
  * @since 0.1.0
@@ -621,18 +494,7 @@ export type EcJwk = typeof EcJwk.Type
  * @since 0.1.0
  * @category models
  */
-export const RsaJwk = Schema.Struct({
-  d: Schema.optional(B64Url),
-  dp: Schema.optional(B64Url),
-  dq: Schema.optional(B64Url),
-  e: B64Url,
-  kid: Schema.optional(Schema.String),
-  kty: Schema.Literal("RSA"),
-  n: B64Url,
-  p: Schema.optional(B64Url),
-  q: Schema.optional(B64Url),
-  qi: Schema.optional(B64Url)
-})
+export const RsaJwk = KeyJwk.RsaJwk
 
 /**
  * @since 0.1.0
@@ -646,73 +508,13 @@ export type RsaJwk = typeof RsaJwk.Type
  * @since 0.1.0
  * @category models
  */
-export const Jwk = Schema.Union(EcJwk, RsaJwk)
+export const Jwk = KeyJwk.Jwk
 
 /**
  * @since 0.1.0
  * @category models
  */
 export type Jwk = typeof Jwk.Type
-
-const decodeEcJwk = Schema.decodeUnknownEither(EcJwk)
-const decodeRsaJwk = Schema.decodeUnknownEither(RsaJwk)
-
-const parseJwkInput = (input: unknown): Either.Either<unknown, SigningError.KeyError> =>
-  typeof input === "string"
-    ? Either.try({
-      try: (): unknown => JSON.parse(input),
-      catch: (cause) => keyError("InvalidJwk", "the JWK is not valid JSON", cause)
-    })
-    : Either.right(input)
-
-const jwkToKeyObject = (input: unknown): Either.Either<
-  { readonly keyObject: crypto.KeyObject; readonly kid: string | undefined },
-  SigningError.KeyError
-> => {
-  if (!Predicate.isRecord(input)) return Either.left(keyError("InvalidJwk", "a JWK must be a JSON object"))
-  const kty = input["kty"]
-  const importKey = (jwk: crypto.JsonWebKey, isPrivate: boolean) =>
-    Either.try({
-      try: () =>
-        isPrivate
-          ? crypto.createPrivateKey({ key: jwk, format: "jwk" })
-          : crypto.createPublicKey({ key: jwk, format: "jwk" }),
-      catch: (cause) => keyError("InvalidKey", "the JWK does not hold a valid key", cause)
-    })
-  if (kty === "EC") {
-    return decodeEcJwk(input).pipe(
-      Either.mapLeft((cause) => keyError("InvalidJwk", "not an EC JWK (crv, x, y, optional d and kid)", cause)),
-      Either.flatMap((jwk) => {
-        if (!isCurve(jwk.crv)) return Either.left(keyError("UnsupportedCurve", `curve ${jwk.crv} is not supported`))
-        const base = { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y }
-        return Either.map(
-          importKey(jwk.d === undefined ? base : { ...base, d: jwk.d }, jwk.d !== undefined),
-          (keyObject) => ({ keyObject, kid: jwk.kid })
-        )
-      })
-    )
-  }
-  if (kty === "RSA") {
-    return decodeRsaJwk(input).pipe(
-      Either.mapLeft((cause) =>
-        keyError("InvalidJwk", "not an RSA JWK (n, e, optional private members and kid)", cause)
-      ),
-      Either.flatMap((jwk) => {
-        const base = { kty: "RSA", n: jwk.n, e: jwk.e }
-        if (jwk.d === undefined) return Either.map(importKey(base, false), (keyObject) => ({ keyObject, kid: jwk.kid }))
-        const { d, dp, dq, p, q, qi } = jwk
-        if (p === undefined || q === undefined || dp === undefined || dq === undefined || qi === undefined) {
-          return Either.left(keyError("InvalidJwk", "a private RSA JWK needs d, p, q, dp, dq and qi"))
-        }
-        return Either.map(
-          importKey({ ...base, d, p, q, dp, dq, qi }, true),
-          (keyObject) => ({ keyObject, kid: jwk.kid })
-        )
-      })
-    )
-  }
-  return Either.left(keyError("UnsupportedKeyType", `key type ${String(kty)} is not supported (EC or RSA)`))
-}
 
 /**
  * Imports a key from libtrust's JWK form (an object or its JSON text). A private key has its
@@ -742,14 +544,13 @@ export const fromJwk = (jwk: unknown): Effect.Effect<Key, SigningError.KeyError>
  * @internal
  */
 export const fromJwkEither = (jwk: unknown): Either.Either<Key, SigningError.KeyError> =>
-  parseJwkInput(jwk).pipe(
-    Either.flatMap(jwkToKeyObject),
-    Either.flatMap(({ keyObject, kid }) =>
+  Either.flatMap(
+    KeyJwk.keyObjectFromJwk(jwk),
+    ({ keyObject, kid }) =>
       Either.flatMap(fromKeyObjectEither(keyObject), (key) =>
         kid !== undefined && kid !== key.keyId
           ? Either.left(keyError("KeyIdMismatch", `the JWK's kid ${kid} is not its key id ${key.keyId}`))
           : Either.right(key))
-    )
   )
 
 /**
@@ -791,48 +592,7 @@ export const publicKeyFromJwk = (jwk: unknown): Effect.Effect<PublicKey, Signing
  *
  * @internal
  */
-export const toJwkEither = (key: Key): Either.Either<Jwk, SigningError.KeyError> =>
-  Either.try({
-    try: () => key.keyObject.export({ format: "jwk" }),
-    catch: (cause) => keyError("ExportFailed", `cannot export key ${key.keyId} as JWK`, cause)
-  }).pipe(Either.flatMap((jwk): Either.Either<Jwk, SigningError.KeyError> => {
-    const member = (name: keyof crypto.JsonWebKey): string | undefined => {
-      const v = jwk[name]
-      return typeof v === "string" ? v : undefined
-    }
-    const missing = keyError("ExportFailed", `the JWK export of key ${key.keyId} lacks members`)
-    const isPrivate = key._tag === "PrivateKey"
-    if (key.type === "EC") {
-      const x = member("x")
-      const y = member("y")
-      const d = member("d")
-      if (x === undefined || y === undefined || key.curve === undefined || (isPrivate && d === undefined)) {
-        return Either.left(missing)
-      }
-      // members in alphabetical order, as Go's encoding/json writes libtrust's maps
-      return Either.right(
-        isPrivate && d !== undefined
-          ? { crv: key.curve, d, kid: key.keyId, kty: "EC" as const, x, y }
-          : { crv: key.curve, kid: key.keyId, kty: "EC" as const, x, y }
-      )
-    }
-    const n = member("n")
-    const e = member("e")
-    if (n === undefined || e === undefined) return Either.left(missing)
-    if (!isPrivate) return Either.right({ e, kid: key.keyId, kty: "RSA" as const, n })
-    const d = member("d")
-    const p = member("p")
-    const q = member("q")
-    const dp = member("dp")
-    const dq = member("dq")
-    const qi = member("qi")
-    if (
-      d === undefined || p === undefined || q === undefined || dp === undefined || dq === undefined || qi === undefined
-    ) {
-      return Either.left(missing)
-    }
-    return Either.right({ d, dp, dq, e, kid: key.keyId, kty: "RSA" as const, n, p, q, qi })
-  }))
+export const toJwkEither = (key: Key): Either.Either<Jwk, SigningError.KeyError> => KeyJwk.toJwk(key)
 
 /**
  * Exports a key in libtrust's JWK form, with its `kid`; a private key includes its private
@@ -883,8 +643,6 @@ export const publicKey = (key: Key): PublicKey => toPublic(key)
 // raw JWS signatures
 // ---------------------------------------------------------------------------
 
-const octets = (curve: Curve): number => Math.ceil(curves[curve].bits / 8)
-
 /**
  * Signs bytes with a private key, JWS style: EC keys give the raw `r‖s` signature with the
  * hash of their curve (ES256/ES384/ES512), RSA keys a PKCS #1 v1.5 RS256 signature.
@@ -904,16 +662,7 @@ export const sign = (
   key: PrivateKey,
   data: Uint8Array
 ): Effect.Effect<{ readonly algorithm: Algorithm; readonly signature: Uint8Array }, SigningError.SignError> =>
-  Either.try({
-    try: () => {
-      const signature = key.type === "EC"
-        ? crypto.sign(hashOf(key.algorithm), data, { key: key.keyObject, dsaEncoding: "ieee-p1363" })
-        : crypto.sign(hashOf(key.algorithm), data, key.keyObject)
-      return { algorithm: key.algorithm, signature: new Uint8Array(signature) }
-    },
-    catch: (cause) =>
-      new SigningError.SignError({ reason: "CryptoFailed", detail: `key ${key.keyId} could not sign`, cause })
-  })
+  KeyJws.sign(key, data)
 
 /**
  * Checks a JWS signature over bytes: refuses `none`, unknown algorithms and algorithms that do
@@ -953,35 +702,4 @@ export const verifyEither = (
   algorithm: string,
   data: Uint8Array,
   signature: Uint8Array
-): Either.Either<void, SigningError.VerifyError> => {
-  const fail = (reason: SigningError.VerifyErrorReason, detail: string, cause?: unknown) =>
-    Either.left(new SigningError.VerifyError({ reason, detail, keyId: key.keyId, cause }))
-  if (algorithm.toLowerCase() === "none") return fail("AlgorithmNone", "unsigned JWS (alg none) is refused")
-  if (!isAlgorithm(algorithm)) return fail("UnsupportedAlgorithm", `algorithm ${algorithm} is not supported`)
-  if (key.type === "EC") {
-    if (key.curve === undefined || algorithm !== key.algorithm) {
-      return fail("AlgorithmMismatch", `a ${key.curve ?? "EC"} key verifies ${key.algorithm}, not ${algorithm}`)
-    }
-    if (signature.length !== 2 * octets(key.curve)) {
-      return fail(
-        "BadSignature",
-        `an ${algorithm} signature has ${2 * octets(key.curve)} bytes, got ${signature.length}`
-      )
-    }
-  } else if (!algorithm.startsWith("RS")) {
-    return fail("AlgorithmMismatch", `an RSA key does not verify ${algorithm}`)
-  }
-  return Either.try({
-    try: () =>
-      key.type === "EC"
-        ? crypto.verify(hashOf(algorithm), data, { key: key.keyObject, dsaEncoding: "ieee-p1363" }, signature)
-        : crypto.verify(hashOf(algorithm), data, key.keyObject, signature),
-    catch: (cause) =>
-      new SigningError.VerifyError({
-        reason: "BadSignature",
-        detail: "the signature could not be checked",
-        keyId: key.keyId,
-        cause
-      })
-  }).pipe(Either.flatMap((ok) => ok ? Either.void : fail("BadSignature", `the ${algorithm} signature does not verify`)))
-}
+): Either.Either<void, SigningError.VerifyError> => KeyJws.verify(key, algorithm, data, signature)

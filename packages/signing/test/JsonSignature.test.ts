@@ -42,12 +42,18 @@ describe("JsonSignature", () => {
       assert.strictEqual(text(trailing.formatTail), "}  \n")
     }))
 
-  it.effect("refuses payloads that cannot be pretty-signed", () =>
-    Effect.gen(function*() {
-      for (const p of ["{}", "[1]", "\"x\"", "{nope", `{"signatures":[],"a":1}`]) {
+  it.effect.each(["{}", "[1]", "\"x\"", "{nope", `{"signatures":[],"a":1}`])(
+    "refuses a payload that cannot be pretty-signed: %s",
+    (p) =>
+      Effect.gen(function*() {
         const e = yield* Effect.flip(JsonSignature.fromPayload(bytes(p)))
+        assert.strictEqual(e._tag, "SignError")
         assert.strictEqual(e.reason, "InvalidPayload", p)
-      }
+      })
+  )
+
+  it.effect("refuses to write a document without signatures", () =>
+    Effect.gen(function*() {
       const noSigs = yield* Effect.flip(JsonSignature.toPretty(yield* JsonSignature.fromPayload(bytes(payloadText))))
       assert.strictEqual(noSigs.reason, "NoSignatures")
     }))

@@ -16,8 +16,8 @@ const joyentJwk = {
 const flipFailure = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flip(self)
 
 describe("KeyId", () => {
-  it("base32 matches the RFC 4648 test vectors (no padding)", () => {
-    const vectors: ReadonlyArray<readonly [string, string]> = [
+  it.each(
+    [
       ["", ""],
       ["f", "MY"],
       ["fo", "MZXQ"],
@@ -25,8 +25,9 @@ describe("KeyId", () => {
       ["foob", "MZXW6YQ"],
       ["fooba", "MZXW6YTB"],
       ["foobar", "MZXW6YTBOI"]
-    ]
-    for (const [input, expected] of vectors) assert.strictEqual(KeyId.base32(bytes(input)), expected)
+    ] as const
+  )("base32 matches the RFC 4648 test vector %j -> %j (no padding)", (input, expected) => {
+    assert.strictEqual(KeyId.base32(bytes(input)), expected)
   })
 
   it("is the libtrust key id of a known key (joyent fixture's JWK)", () => {
@@ -48,15 +49,16 @@ describe("KeyId", () => {
 })
 
 describe("Key", () => {
-  it.effect("generates P-256, P-384, P-521 and RSA keys with their algorithms", () =>
-    Effect.gen(function*() {
-      const cases: ReadonlyArray<readonly [Key.GenerateOptions, Key.Algorithm, number]> = [
-        [{ type: "EC" }, "ES256", 256],
-        [{ type: "EC", curve: "P-384" }, "ES384", 384],
-        [{ type: "EC", curve: "P-521" }, "ES512", 521],
-        [{ type: "RSA" }, "RS256", 2048]
-      ]
-      for (const [options, algorithm, bits] of cases) {
+  const generated: ReadonlyArray<readonly [Key.GenerateOptions, Key.Algorithm, number]> = [
+    [{ type: "EC" }, "ES256", 256],
+    [{ type: "EC", curve: "P-384" }, "ES384", 384],
+    [{ type: "EC", curve: "P-521" }, "ES512", 521],
+    [{ type: "RSA" }, "RS256", 2048]
+  ]
+  it.effect.each(generated)(
+    "generates %j: a key with its algorithm %s and size %i",
+    ([options, algorithm, bits]) =>
+      Effect.gen(function*() {
         const key = yield* Key.generate(options)
         assert.strictEqual(key._tag, "PrivateKey")
         assert.strictEqual(key.algorithm, algorithm)
@@ -64,8 +66,8 @@ describe("Key", () => {
         assert.isTrue(KeyId.isKeyId(key.keyId))
         assert.strictEqual(key.publicKey.keyId, key.keyId)
         assert.strictEqual(key.publicKey._tag, "PublicKey")
-      }
-    }))
+      })
+  )
 
   it.effect("refuses RSA keys under 2048 bits and unknown curves", () =>
     Effect.gen(function*() {
@@ -110,9 +112,10 @@ describe("Key", () => {
       assert.isTrue(SigningError.isSigningError(offCurve))
     }))
 
-  it.effect("JWK round trips, public and private, EC and RSA", () =>
-    Effect.gen(function*() {
-      for (const options of [{ type: "EC", curve: "P-384" }, { type: "RSA" }] as const) {
+  it.effect.each([{ type: "EC", curve: "P-384" }, { type: "RSA" }] as const)(
+    "JWK round trips, public and private: %j",
+    (options) =>
+      Effect.gen(function*() {
         const key = yield* Key.generate(options)
         const jwk = yield* Key.toJwk(key)
         assert.strictEqual(jwk.kid, key.keyId)
@@ -131,8 +134,8 @@ describe("Key", () => {
         const pub = yield* Key.publicKeyFromJwk(jwk)
         assert.strictEqual(pub._tag, "PublicKey")
         assert.strictEqual(pub.keyId, key.keyId)
-      }
-    }))
+      })
+  )
 
   it.effect("PEM round trips (libtrust blocks, PKCS #8, keyID header, public)", () =>
     Effect.gen(function*() {

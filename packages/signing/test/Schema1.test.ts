@@ -251,21 +251,27 @@ describe("Schema1.build", () => {
       assert.strictEqual(e.architecture, "amd64")
     }))
 
-  it.effect("refuses missing layers, a non-object config, empty name or tag", () =>
+  // missing layers, a non-object config, an empty name or tag; `layers` is filled in with one real layer
+  const refused: ReadonlyArray<
+    readonly [
+      what: string,
+      options: Omit<Schema1.BuildOptions, "layers">,
+      withLayer: boolean,
+      SigningError.BuildErrorReason
+    ]
+  > = [
+    ["no layers", { name: "r", tag: "t", config: {} }, false, "NoLayers"],
+    ["a JSON array config", { name: "r", tag: "t", config: "[1]" }, true, "InvalidConfig"],
+    ["a config that is not JSON", { name: "r", tag: "t", config: "{" }, true, "InvalidConfig"],
+    ["an empty name", { name: "", tag: "t", config: {} }, true, "InvalidName"],
+    ["an empty tag", { name: "r", tag: "", config: {} }, true, "InvalidTag"]
+  ]
+  it.effect.each(refused)("refuses %s", ([, options, withLayer, reason]) =>
     Effect.gen(function*() {
-      const layers = [yield* layer(1)]
-      const cases: ReadonlyArray<readonly [Schema1.BuildOptions, SigningError.BuildErrorReason]> = [
-        [{ name: "r", tag: "t", layers: [], config: {} }, "NoLayers"],
-        [{ name: "r", tag: "t", layers, config: "[1]" }, "InvalidConfig"],
-        [{ name: "r", tag: "t", layers, config: "{" }, "InvalidConfig"],
-        [{ name: "", tag: "t", layers, config: {} }, "InvalidName"],
-        [{ name: "r", tag: "", layers, config: {} }, "InvalidTag"]
-      ]
-      for (const [options, reason] of cases) {
-        const error = yield* Effect.flip(Schema1.build(options))
-        assert.strictEqual(error._tag, "BuildError")
-        assert.strictEqual(error.reason, reason)
-      }
+      const layers = withLayer ? [yield* layer(1)] : []
+      const error = yield* Effect.flip(Schema1.build({ ...options, layers }))
+      assert.strictEqual(error._tag, "BuildError")
+      assert.strictEqual(error.reason, reason)
     }))
 
   it.effect("built, signed and verified end to end", () =>

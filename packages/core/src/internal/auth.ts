@@ -6,8 +6,8 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Encoding from "effect/Encoding"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Request from "./request.js"
 
 /**
  * Canonical, merged scope list: every argument may hold several
@@ -69,15 +69,13 @@ export const bearerOf = (request: HttpClientRequest.HttpClientRequest): string |
 }
 
 /**
- * `METHOD origin/path` of a request, without query string, fragment or user info.
+ * `METHOD origin/path` of a request, without query string, fragment or user info
+ * (`Request.describeRequest`).
  *
  * @internal
  */
 export const describeRequest = (request: HttpClientRequest.HttpClientRequest): string =>
-  Option.match(HttpClientRequest.toUrl(request), {
-    onNone: () => request.method,
-    onSome: (url) => `${request.method} ${url.origin}${url.pathname}`
-  })
+  Request.describeRequest(request.method, request.url)
 
 /**
  * `Basic base64(utf8(username:password))`; unlike `btoa`, never throws on

@@ -9,16 +9,19 @@ import * as Either from "effect/Either"
 export const nestingDepth = (text: string, limit: number): number => {
   let depth = 0
   let max = 0
-  let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c) i++ // backslash: skip the escaped character
-      else if (c === 0x22) inString = false
-      continue
-    }
-    if (c === 0x22) inString = true
-    else if (c === 0x7b || c === 0x5b) {
+    if (c === 0x22) {
+      // skip the string with indexOf (most of a manifest is strings): to the next quote not escaped
+      for (;;) {
+        const q = text.indexOf("\"", i + 1)
+        if (q < 0) return max
+        let backslashes = 0
+        while (text.charCodeAt(q - 1 - backslashes) === 0x5c) backslashes++
+        i = q
+        if (backslashes % 2 === 0) break
+      }
+    } else if (c === 0x7b || c === 0x5b) {
       depth++
       if (depth > max) {
         max = depth

@@ -99,7 +99,7 @@ export const getManifest = (
         detail: `${length.value} bytes, the limit is ${env.maxManifestSize}`
       })
     }
-    const body = yield* Request.readBounded(response, env.maxManifestSize).pipe(
+    const body = yield* Request.readBounded(response, env.maxManifestSize, env.bodyTimeout).pipe(
       Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
     )
     if (body.truncated) {

@@ -81,7 +81,7 @@ export const referrers = (
         request: Request.describeRequest("GET", url),
         status: response.status
       }
-      const body = yield* Request.readBounded(response, env.maxManifestSize).pipe(
+      const body = yield* Request.readBounded(response, env.maxManifestSize, env.bodyTimeout).pipe(
         Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
       )
       if (body.truncated) {

@@ -11,11 +11,16 @@ import * as HttpClientModule from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientErrorModule from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientRequestModule from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Schedule from "effect/Schedule"
@@ -73,6 +78,8 @@ export interface Env {
   readonly retry: Schedule.Schedule<unknown, RegistryError.RegistryError>
   /** At most this many bytes of an error body are read. */
   readonly errorBodyLimit: number
+  /** Longest time reading a whole bounded body (manifest, listing, error) takes. Default {@link DefaultBodyTimeout}. */
+  readonly bodyTimeout?: Duration.Duration | undefined
 }
 
 /**
@@ -90,13 +97,95 @@ export interface ErrorContext {
 export const DefaultErrorBodyLimit = 64 * 1024
 
 /**
- * `METHOD /path` of a request, without query string or credentials.
+ * How long reading a whole bounded body (a manifest, a listing page, an error body) may take by default.
  *
  * @since 0.1.0
  */
-export const describeRequest = (method: string, url: string): string => {
-  const parsed = Either.try(() => new URL(url))
-  return `${method} ${Either.isRight(parsed) ? parsed.right.pathname : "<invalid url>"}`
+export const DefaultBodyTimeout: Duration.Duration = Duration.minutes(2)
+
+/**
+ * A URL without user info, query or fragment: `scheme://host[:port]/path`, or
+ * `<invalid url>`. What errors and logs may show of a URL: presigned query strings
+ * (`X-Amz-Signature`, `sig`, an upload's `_state`) never leave this module.
+ *
+ * @since 0.1.0
+ */
+export const safeUrl = (url: string | URL): string => {
+  const parsed = typeof url === "string" ? Either.try(() => new URL(url)) : Either.right(url)
+  return Either.isRight(parsed) ? `${parsed.right.origin}${parsed.right.pathname}` : "<invalid url>"
+}
+
+/**
+ * `METHOD scheme://host[:port]/path` of a request, without user info, query or fragment.
+ * The one description of a request in errors.
+ *
+ * @since 0.1.0
+ */
+export const describeRequest = (method: string, url: string | URL): string => `${method} ${safeUrl(url)}`
+
+// query parameters whose values say nothing secret; every other value is recorded as `<redacted>`
+const plainQueryNames = new Set(["n", "last", "service", "scope", "digest", "mount", "from", "artifactType"])
+
+/**
+ * The query of a URL with the value of every parameter but a few known-plain
+ * ones (`n`, `last`, `service`, `scope`, `digest`, `mount`, `from`, `artifactType`)
+ * replaced by `<redacted>`.
+ *
+ * @since 0.1.0
+ */
+export const redactedQuery = (url: URL): string =>
+  [...url.searchParams].map(([name, value]) =>
+    `${encodeURIComponent(name)}=${plainQueryNames.has(name) ? encodeURIComponent(value) : "<redacted>"}`
+  ).join("&")
+
+const scrubText = (text: string): string =>
+  text
+    .replace(/\b(basic|bearer)\s+[^\s"',;]+/gi, "$1 <redacted>")
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, "$1")
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?#]*)[?#][^\s"']*/gi, "$1")
+    .slice(0, 1000)
+
+/**
+ * A copy of an underlying error safe to log: its `name`, `code`, `syscall` and
+ * message (credentials and URL queries scrubbed), and the same of its own cause,
+ * four levels deep. The platform's `HttpClientError` levels, which hold the
+ * request and its headers, are skipped.
+ *
+ * @since 0.1.0
+ */
+export interface SafeCause {
+  readonly name?: string
+  readonly code?: string
+  readonly syscall?: string
+  readonly message: string
+  readonly cause?: SafeCause
+}
+
+const stringProp = (u: object, key: string): string | undefined => {
+  const value: unknown = key in u ? (u as Record<string, unknown>)[key] : undefined
+  return typeof value === "string" ? value : undefined
+}
+
+/** @since 0.1.0 */
+export const safeCause = (cause: unknown, depth = 0): SafeCause | undefined => {
+  if (depth >= 4 || cause === null || cause === undefined) return undefined
+  if (typeof cause !== "object") return { message: scrubText(String(cause)) }
+  const tag = stringProp(cause, "_tag")
+  // the platform's errors carry the request (and its headers): keep only what caused them
+  if (tag === "RequestError" || tag === "ResponseError") {
+    return safeCause("cause" in cause ? cause.cause : undefined, depth)
+  }
+  const name = stringProp(cause, "name") ?? tag
+  const code = stringProp(cause, "code")
+  const syscall = stringProp(cause, "syscall")
+  const inner = safeCause("cause" in cause ? cause.cause : undefined, depth + 1)
+  return {
+    ...(name !== undefined ? { name } : {}),
+    ...(code !== undefined ? { code } : {}),
+    ...(syscall !== undefined ? { syscall } : {}),
+    message: scrubText(stringProp(cause, "message") ?? ""),
+    ...(inner !== undefined ? { cause: inner } : {})
+  }
 }
 
 const contextFields = (ctx: ErrorContext) => ({
@@ -106,7 +195,27 @@ const contextFields = (ctx: ErrorContext) => ({
 })
 
 /**
- * Maps a platform error to a `TransportError`.
+ * The fields a `TransportError` takes from a platform error: the request, its URL
+ * (without query), the kind of failure and its code, and a {@link safeCause} copy
+ * of the cause. Never the request itself or its headers.
+ *
+ * @since 0.1.0
+ */
+export const transportFields = (error: HttpClientError.HttpClientError) => {
+  const url = safeUrl(error.request.url)
+  const found = RegistryError.transportCode(error.cause)
+  const cause = safeCause(error.cause)
+  return {
+    request: describeRequest(error.request.method, error.request.url),
+    url,
+    kind: found.kind,
+    ...(found.code !== undefined ? { code: found.code } : {}),
+    ...(cause !== undefined ? { cause } : {})
+  }
+}
+
+/**
+ * Maps a platform error to a `TransportError` that is safe to log whole.
  *
  * @since 0.1.0
  */
@@ -114,39 +223,29 @@ export const fromHttpClientError = (
   error: HttpClientError.HttpClientError,
   ctx: ErrorContext
 ): RegistryError.TransportError => {
-  const request = describeRequest(error.request.method, error.request.url)
-  const timedOut = isTimeout(error.cause)
+  const fields = transportFields(error)
+  const timedOut = fields.kind === "TimedOut"
   if (error._tag === "RequestError") {
     return new RegistryError.TransportError({
       ...contextFields(ctx),
-      request,
+      ...fields,
       reason: timedOut
         ? "Timeout"
         : error.reason === "InvalidUrl"
         ? "InvalidUrl"
         : error.reason === "Encode"
         ? "Encode"
-        : "Transport",
-      cause: error
+        : "Transport"
     })
   }
   return new RegistryError.TransportError({
     ...contextFields(ctx),
-    request,
+    ...fields,
     status: error.response.status,
     reason: timedOut ? "Timeout" : "Transport",
-    detail: timedOut ? "the response body stalled" : "the response body could not be read",
-    cause: error
+    detail: timedOut ? "the response body stalled" : "the response body could not be read"
   })
 }
-
-const timeoutCodes = new Set([
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "ETIMEDOUT",
-  "ESOCKETTIMEDOUT"
-])
 
 /**
  * The marker put as `cause` of the `RequestError` the client's own timeouts raise.
@@ -156,28 +255,10 @@ const timeoutCodes = new Set([
 export class RequestTimeout {
   readonly _tag = "RequestTimeout"
   readonly code = "ETIMEDOUT"
-  constructor(readonly millis: number) {}
-}
-
-/**
- * Whether a cause chain holds a timeout: the client's own, an undici or Node timeout
- * code, a DOM `TimeoutError`, an Effect `TimeoutException`.
- *
- * @since 0.1.0
- */
-export const isTimeout = (cause: unknown): boolean => {
-  let current: unknown = cause
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    if (current instanceof RequestTimeout) return true
-    const code = "code" in current ? current.code : undefined
-    if (typeof code === "string" && timeoutCodes.has(code)) return true
-    const name = "name" in current ? current.name : undefined
-    if (name === "TimeoutError") return true
-    const tag = "_tag" in current ? current._tag : undefined
-    if (tag === "TimeoutException") return true
-    current = "cause" in current ? current.cause : undefined
+  readonly message: string
+  constructor(readonly millis: number) {
+    this.message = `no answer within ${millis} ms`
   }
-  return false
 }
 
 /**
@@ -281,6 +362,100 @@ export const idleTimeout =
 const redactAuthorization = (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> =>
   names.includes("authorization") ? names : [...names, "authorization"]
 
+const urlHeaders = new Set(["location", "content-location", "link"])
+
+const spanHeaders = (headers: Headers.Headers, names: ReadonlyArray<string | RegExp>, prefix: string) => {
+  const redacted = Headers.redact(headers, redactAuthorization(names))
+  const out: Record<string, string> = {}
+  for (const name in redacted) {
+    const value = String(redacted[name])
+    // a Location may be a presigned URL or carry an upload's state: its query is not recorded
+    out[`${prefix}.${name}`] = urlHeaders.has(name) ? value.replace(/[?#][^\s>,;]*/g, "") : value
+  }
+  return out
+}
+
+const requestAttributes = (
+  request: HttpClientRequest.HttpClientRequest,
+  names: ReadonlyArray<string | RegExp>
+): Record<string, unknown> => {
+  const url = Option.getOrUndefined(HttpClientRequestModule.toUrl(request))
+  const query = url !== undefined ? redactedQuery(url) : ""
+  return {
+    "http.request.method": request.method,
+    ...(url !== undefined
+      ? {
+        "server.address": url.origin,
+        ...(url.port !== "" ? { "server.port": Number(url.port) } : {}),
+        "url.full": `${safeUrl(url)}${query !== "" ? `?${query}` : ""}`,
+        "url.path": url.pathname,
+        "url.scheme": url.protocol.slice(0, -1),
+        ...(query !== "" ? { "url.query": query } : {})
+      }
+      : {}),
+    ...spanHeaders(request.headers, names, "http.request.header")
+  }
+}
+
+/**
+ * Executes a request with the platform's own client span switched off (it
+ * records the full URL with its query, and its exit holds the request with its
+ * headers) and a span of ours in its place: the same name and attributes,
+ * but the URL's query values redacted (see {@link redactedQuery}), `authorization`
+ * always redacted, URLs in response headers without their query, and an exit
+ * holding only the error `onError` made (a success ends it with no value, as the
+ * answer holds the request). Trace context is still propagated.
+ *
+ * @since 0.1.0
+ */
+export const execute = <E>(
+  http: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  onError: (error: HttpClientError.HttpClientError) => E
+): Effect.Effect<HttpClientResponse.HttpClientResponse, E> =>
+  Effect.withFiberRuntime((fiber) => {
+    const run = (req: HttpClientRequest.HttpClientRequest) =>
+      http.execute(req).pipe(
+        Effect.mapError(onError),
+        Effect.locally(HttpClientModule.currentTracerDisabledWhen, () => true),
+        Effect.locallyWith(Headers.currentRedactedNames, redactAuthorization)
+      )
+    const disabled = !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+      fiber.getFiberRef(HttpClientModule.currentTracerDisabledWhen)(request)
+    if (disabled) return run(request)
+    const names = fiber.getFiberRef(Headers.currentRedactedNames)
+    const name = Context.get(fiber.currentContext, HttpClientModule.SpanNameGenerator)(request)
+    return Effect.flatMap(
+      Effect.makeSpan(name, {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: requestAttributes(request, names)
+      }),
+      (span) => {
+        const sent = fiber.getFiberRef(HttpClientModule.currentTracerPropagation)
+          ? HttpClientRequestModule.setHeaders(request, HttpTraceContext.toHeaders(span))
+          : request
+        return run(sent).pipe(
+          Effect.withParentSpan(span),
+          Effect.tap((response) =>
+            Effect.sync(() => {
+              span.attribute("http.response.status_code", response.status)
+              const headers = spanHeaders(response.headers, names, "http.response.header")
+              for (const key in headers) span.attribute(key, headers[key])
+            })
+          ),
+          // the span ends with the mapped error, or with no value: an answer holds the request and its headers
+          Effect.onExit((exit) =>
+            Effect.flatMap(
+              Clock.currentTimeNanos,
+              (now) => Effect.sync(() => span.end(now, Exit.isSuccess(exit) ? Exit.void : exit))
+            )
+          )
+        )
+      }
+    )
+  })
+
 /**
  * Executes a request as is (no auth), mapping platform failures.
  *
@@ -291,10 +466,7 @@ export const executeRaw = (
   request: HttpClientRequest.HttpClientRequest,
   ctx: ErrorContext
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryError.TransportError> =>
-  http.execute(request).pipe(
-    Effect.mapError((e) => fromHttpClientError(e, ctx)),
-    Effect.locallyWith(Headers.currentRedactedNames, redactAuthorization)
-  )
+  execute(http, request, (e) => fromHttpClientError(e, ctx))
 
 /**
  * Whether a request body can be sent a second time.
@@ -337,15 +509,18 @@ export const send = (
   })
 
 /**
- * Reads at most `max` bytes of a body. Never fails: a broken body reads as what arrived.
+ * Reads at most `max` bytes of a body, within `deadline` for the whole body: a body that trickles fails
+ * with a `ResponseError` caused by a {@link RequestTimeout} (a `TransportError` with reason `Timeout` once
+ * mapped by {@link fromHttpClientError}), and its reading is interrupted.
  *
  * @since 0.1.0
  */
 export const readBounded = (
   response: HttpClientResponse.HttpClientResponse,
-  max: number
-): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, HttpClientError.ResponseError> =>
-  Stream.runFoldWhile(
+  max: number,
+  deadline: Duration.Duration = DefaultBodyTimeout
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, HttpClientError.ResponseError> => {
+  const read = Stream.runFoldWhile(
     response.stream,
     { chunks: [] as Array<Uint8Array>, size: 0 },
     (s) => s.size <= max,
@@ -366,6 +541,19 @@ export const readBounded = (
     }
     return { bytes, truncated: s.size > max }
   }))
+  if (!Duration.isFinite(deadline)) return read
+  return Effect.timeoutFail(read, {
+    duration: deadline,
+    onTimeout: () =>
+      new HttpClientErrorModule.ResponseError({
+        request: response.request,
+        response,
+        reason: "Decode",
+        cause: new RequestTimeout(Duration.toMillis(deadline)),
+        description: `the body did not arrive within ${Duration.format(deadline)}`
+      })
+  })
+}
 
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(RegistryError.ErrorBody))
 
@@ -437,7 +625,7 @@ export const toError = (
     const method = response.request.method
     const body = method === "HEAD"
       ? { bytes: new Uint8Array(0), truncated: false }
-      : yield* readBounded(response, env.errorBodyLimit).pipe(
+      : yield* readBounded(response, env.errorBodyLimit, env.bodyTimeout).pipe(
         Effect.orElseSucceed(() => ({ bytes: new Uint8Array(0), truncated: false }))
       )
     const entries = parseErrorBody(body.bytes)

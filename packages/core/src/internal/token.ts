@@ -25,6 +25,7 @@ import * as BlobSource from "../BlobSource.js"
 import type * as Credentials from "../Credentials.js"
 import * as RegistryError from "../RegistryError.js"
 import * as Auth from "./auth.js"
+import * as Request from "./request.js"
 
 /** @internal */
 export type TokenError = RegistryError.Unauthorized | RegistryError.TransportError | RegistryError.UnexpectedResponse
@@ -127,24 +128,34 @@ export const expiry = (now: number, expiresIn: number, issuedAt: number | undefi
   return { expiresAt, refreshAt: expiresAt - margin }
 }
 
-const describeTokenRequest = (method: string, realm: URL) => `${method} ${realm.origin}${realm.pathname}`
+const describeTokenRequest = (method: string, realm: URL) => Request.describeRequest(method, realm)
 
 const fromHttpClientError = (
   error: HttpClientError.HttpClientError,
   request: string
-): RegistryError.TransportError | RegistryError.UnexpectedResponse =>
-  error._tag === "RequestError"
-    ? new RegistryError.TransportError({
-      reason: error.reason === "InvalidUrl" ? "InvalidUrl" : error.reason === "Encode" ? "Encode" : "Transport",
-      request,
-      detail: "the token request failed"
-    })
-    : new RegistryError.UnexpectedResponse({
+): RegistryError.TransportError | RegistryError.UnexpectedResponse => {
+  if (error._tag === "ResponseError") {
+    return new RegistryError.UnexpectedResponse({
       reason: error.reason === "StatusCode" ? "Status" : "Body",
       request,
       status: error.response.status,
       detail: "the token server's answer could not be read"
     })
+  }
+  const fields = Request.transportFields(error)
+  return new RegistryError.TransportError({
+    ...fields,
+    reason: fields.kind === "TimedOut"
+      ? "Timeout"
+      : error.reason === "InvalidUrl"
+      ? "InvalidUrl"
+      : error.reason === "Encode"
+      ? "Encode"
+      : "Transport",
+    request,
+    detail: "the token request failed"
+  })
+}
 
 const tooLarge = (request: string, status: number) =>
   new RegistryError.UnexpectedResponse({
@@ -167,24 +178,17 @@ export const readBounded = (
   request: string,
   limit: number = MaxBody
 ): Effect.Effect<Uint8Array, RegistryError.TransportError | RegistryError.UnexpectedResponse> =>
-  Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let total = 0
-    return response.stream.pipe(
+  BlobSource.collectBytesAtMost(
+    response.stream.pipe(
       Stream.catchAll((e) =>
         e._tag === "ResponseError" && e.reason === "EmptyBody"
           ? Stream.empty
           : Stream.fail(fromHttpClientError(e, request))
-      ),
-      Stream.runForEach((chunk) => {
-        total += chunk.length
-        if (total > limit) return Effect.fail(tooLarge(request, response.status))
-        chunks.push(chunk)
-        return Effect.void
-      }),
-      Effect.map(() => BlobSource.concatBytes(chunks))
-    )
-  })
+      )
+    ),
+    limit,
+    () => tooLarge(request, response.status)
+  )
 
 const parseBody = (text: string, request: string, status: number, now: number): Either.Either<Token, TokenError> => {
   const fail = (detail: string) =>
@@ -270,11 +274,7 @@ export const fetchToken = (
     description: string,
     handle: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, TokenError>
   ): Effect.Effect<A, TokenError> =>
-    http.execute(request).pipe(
-      Effect.catchTags({
-        RequestError: (e) => Effect.fail(fromHttpClientError(e, description)),
-        ResponseError: (e) => Effect.fail(fromHttpClientError(e, description))
-      }),
+    Request.execute(http, request, (e) => fromHttpClientError(e, description)).pipe(
       Effect.flatMap(handle),
       Effect.timeoutFail({
         duration: options.timeout,

@@ -31,7 +31,11 @@ export type UploadFailure =
   | RegistryError.UploadNotResumable
 
 /** The session is gone or cannot be continued from what the client holds. */
-class SessionLost extends Data.TaggedError("SessionLost")<{ readonly cause: UploadFailure }> {}
+// The bytes of the upload are needed again; `why` says why (see `UploadNotResumableReason`).
+class SessionLost extends Data.TaggedError("SessionLost")<{
+  readonly cause: UploadFailure
+  readonly why: RegistryError.UploadNotResumableReason
+}> {}
 
 const isRecoverable = (error: RegistryError.RegistryError): boolean =>
   RetryPolicy.isTransient(error) ||
@@ -257,7 +261,10 @@ export const upload = <E, R>(
       Effect.mapError(driver.next(error), () => error)
 
     const state = { location: "" }
-    const lost = (cause: UploadFailure) => new SessionLost({ cause })
+    const lost = (cause: UploadFailure, why: RegistryError.UploadNotResumableReason = "RequestFailed") =>
+      new SessionLost({ cause, why })
+    const consumed = () =>
+      lost(new RegistryError.UploadNotResumable({ ...ctx, reason: "SourceConsumed" }), "SourceConsumed")
 
     const sendOn = (request: HttpClientRequest.HttpClientRequest, ok: ReadonlyArray<number>) =>
       Effect.flatMap(
@@ -281,7 +288,7 @@ export const upload = <E, R>(
         })
         state.location = yield* nextLocation(response)
         return Range.uploadedBytes(response.headers["range"], confirmed)
-      }).pipe(Effect.mapError(lost))
+      }).pipe(Effect.mapError((e) => lost(e, e._tag === "BlobUploadUnknown" ? "SessionLost" : "StatusUnknown")))
 
     const checkStored = (response: HttpClientResponse.HttpClientResponse) => {
       const announced = response.headers["docker-content-digest"]
@@ -321,7 +328,8 @@ export const upload = <E, R>(
           if (yield* blobExists) return
           yield* backoff(error)
           const at = yield* status(total)
-          if (Option.isNone(at) || at.value !== total) return yield* lost(error)
+          if (Option.isNone(at)) return yield* lost(error, "StatusUnknown")
+          if (at.value !== total) return yield* lost(error, "BytesLost")
         }
       })
 
@@ -345,7 +353,8 @@ export const upload = <E, R>(
             }
             if (held.value < start) {
               return yield* lost(
-                new RegistryError.BlobUploadInvalid({ ...ctx, detail: "the registry lost bytes of earlier chunks" })
+                new RegistryError.BlobUploadInvalid({ ...ctx, detail: "the registry lost bytes of earlier chunks" }),
+                "BytesLost"
               )
             }
             error = new RegistryError.BlobUploadInvalid({ ...ctx, detail: "the registry kept only part of the chunk" })
@@ -355,7 +364,8 @@ export const upload = <E, R>(
           }
           yield* backoff(error)
           const at = yield* status(start + sent)
-          if (Option.isNone(at) || at.value < start) return yield* lost(error)
+          if (Option.isNone(at)) return yield* lost(error, "StatusUnknown")
+          if (at.value < start) return yield* lost(error, "BytesLost")
           if (at.value >= start + chunk.length) return yield* driver.reset
           sent = at.value - start
         }
@@ -364,7 +374,7 @@ export const upload = <E, R>(
     const monolithic = (total: number) =>
       Effect.gen(function*() {
         const body = bodyAt(0)
-        if (Option.isNone(body)) return yield* lost(new RegistryError.UploadNotResumable(ctx))
+        if (Option.isNone(body)) return yield* consumed()
         const request = HttpClientRequest.put(withDigest(state.location, digest)).pipe(
           HttpClientRequest.bodyStream(body.value, { contentType: OctetStream, contentLength: total })
         )
@@ -385,7 +395,7 @@ export const upload = <E, R>(
       let offset = 0
       while (true) {
         const body = bodyAt(offset)
-        if (Option.isNone(body)) return yield* lost(new RegistryError.UploadNotResumable(ctx))
+        if (Option.isNone(body)) return yield* consumed()
         const request = HttpClientRequest.patch(state.location).pipe(
           HttpClientRequest.bodyStream(body.value, { contentType: OctetStream })
         )
@@ -399,7 +409,8 @@ export const upload = <E, R>(
         if (!isRecoverable(error)) return yield* error
         yield* backoff(error)
         const at = yield* status(offset)
-        if (Option.isNone(at) || source._tag === "OneShot" || at.value > hashed) return yield* lost(error)
+        if (Option.isNone(at)) return yield* lost(error, "StatusUnknown")
+        if (source._tag === "OneShot" || at.value > hashed) return yield* lost(error)
         offset = at.value
       }
       yield* verify
@@ -409,7 +420,7 @@ export const upload = <E, R>(
     const chunked = (pieceSize: number) =>
       Effect.gen(function*() {
         const stream = open(0)
-        if (Option.isNone(stream)) return yield* lost(new RegistryError.UploadNotResumable(ctx))
+        if (Option.isNone(stream)) return yield* consumed()
         const total = yield* Effect.scoped(Effect.gen(function*() {
           const pull = yield* Stream.toPull(tracked(0, stream.value).pipe(BlobSource.rechunkBytes(pieceSize)))
           let offset = 0
@@ -455,11 +466,9 @@ export const upload = <E, R>(
       yield* cancelQuietly(env, state.location, scopes, ctx)
       if (failure instanceof SessionLost) {
         if (!canRestart()) {
-          return yield* new RegistryError.UploadNotResumable({
-            ...ctx,
-            detail: "the registry dropped the upload session and a one-shot source cannot be read again",
-            cause: failure.cause
-          })
+          return yield* failure.cause._tag === "UploadNotResumable"
+            ? Effect.fail(failure.cause)
+            : new RegistryError.UploadNotResumable({ ...ctx, reason: failure.why, cause: failure.cause })
         }
         if (restarts >= env.maxUploadRestarts) return yield* Effect.fail(failure.cause)
         restarts++

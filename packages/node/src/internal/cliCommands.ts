@@ -43,9 +43,20 @@ const withEnv = <A, E, R>(
     return yield* f(env).pipe(Effect.provide(CliEnv.progressLayer(env.io)))
   }))
 
-/** Print a result: its text, or with `--json` the JSON object on one line. */
+// Longest line of text output: a name from a registry (a tag is 128 characters at most) never needs more.
+const MaxLine = 4096
+
+/**
+ * Print a result: its text, or with `--json` the JSON object on one line. The text often holds names a
+ * registry sent (tags, repositories): each line is shown without control characters (no escape sequence
+ * reaches the terminal) and bounded. JSON escapes control characters itself.
+ */
 const result = (env: CliEnv.Env, text: string, json: unknown) =>
-  env.io.stdout(env.global.json ? JSON.stringify(json) + "\n" : env.scrub(text) + "\n")
+  env.io.stdout(
+    env.global.json
+      ? JSON.stringify(json) + "\n"
+      : env.scrub(text.split("\n").map((line) => RegistryError.printable(line, MaxLine)).join("\n")) + "\n"
+  )
 
 const parseRef = (s: string) => Reference.parse(s)
 
@@ -144,7 +155,33 @@ const imageManifest = (
     return yield* client.getManifest(ref.repository, chosen.value.digest)
   })
 
-const collect = BlobSource.collectBytes
+/**
+ * The bytes of a blob a descriptor points at, holding at most its size: a config larger than the manifest
+ * limit is refused before reading, and a registry that sends more bytes than the descriptor says fails the
+ * read as soon as they arrive.
+ */
+const collectConfig = (client: RegistryClient.Service, repository: string, descriptor: Descriptor.Descriptor) =>
+  descriptor.size > Manifest.DefaultMaxSize
+    ? Effect.fail(
+      new RegistryError.ManifestInvalid({
+        reason: "TooLarge",
+        repository,
+        digest: descriptor.digest,
+        detail: `the config blob is ${descriptor.size} bytes, the limit is ${Manifest.DefaultMaxSize}`
+      })
+    )
+    : BlobSource.collectBytesAtMost(
+      client.downloadBlob(repository, descriptor.digest),
+      descriptor.size,
+      (received) =>
+        new RegistryError.SizeMismatch({
+          repository,
+          digest: descriptor.digest,
+          expected: descriptor.size,
+          actual: received,
+          detail: "the registry sent more bytes than the descriptor says (reading stopped there)"
+        })
+    )
 
 const decodeJson = (bytes: Uint8Array, what: string) =>
   Effect.try({
@@ -273,7 +310,7 @@ const config = Command.make(
               detail: `${Reference.format(r)}: a ${m.kind} manifest has no config blob`
             })
           }
-          const bytes = yield* collect(client.downloadBlob(r.repository, descriptor.value.digest))
+          const bytes = yield* collectConfig(client, r.repository, descriptor.value)
           if (global.json) {
             const parsed = yield* decodeJson(bytes, "the config")
             yield* result(env, "", { reference: Reference.format(r), digest: descriptor.value.digest, config: parsed })
@@ -653,7 +690,7 @@ const sign = Command.make(
               if (Option.isNone(descriptor)) {
                 return yield* new CliError({ reason: "Failed", detail: `a ${m.kind} manifest has no config blob` })
               }
-              const configBytes = yield* collect(client.downloadBlob(r.repository, descriptor.value.digest))
+              const configBytes = yield* collectConfig(client, r.repository, descriptor.value)
               const layerDigests = Manifest.children(m).filter((d) => d.digest !== descriptor.value.digest)
                 .map((d) => d.digest)
               input = yield* Schema1.build({ name: r.repository, tag, layers: layerDigests, config: configBytes })

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { FaultKind, Rule } from "../FaultProxy.js"
+import type { FaultKind, Rule } from "./faultProxyTypes.js"
 
 /** Every fault kind, in the fixed order the PRNG indexes. @internal */
 export const allKinds: ReadonlyArray<FaultKind> = [

@@ -6,8 +6,8 @@
  */
 import * as Http from "node:http"
 import type * as Net from "node:net"
-import type { FaultKind, HistoryEntry, LostAnswer, Stats } from "../FaultProxy.js"
 import { allKinds, decide, type Decision, type Plan } from "./faultProxyPlan.js"
+import type { FaultKind, HistoryEntry, LostAnswer, Stats } from "./faultProxyTypes.js"
 
 /** Fixed settings of a proxy. @internal */
 export interface Config {
