@@ -52,27 +52,7 @@ import * as RetryPolicy from "./RetryPolicy.js"
  * @since 0.1.0
  * @category errors
  */
-export type ResponseError =
-  | RegistryError.Unauthorized
-  | RegistryError.Denied
-  | RegistryError.ManifestUnknown
-  | RegistryError.BlobUnknown
-  | RegistryError.NameUnknown
-  | RegistryError.NameInvalid
-  | RegistryError.TagInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.ManifestInvalid
-  | RegistryError.ManifestBlobUnknown
-  | RegistryError.ManifestUnverified
-  | RegistryError.BlobUploadUnknown
-  | RegistryError.BlobUploadInvalid
-  | RegistryError.RangeInvalid
-  | RegistryError.Unsupported
-  | RegistryError.TooManyRequests
-  | RegistryError.PaginationNumberInvalid
-  | RegistryError.RegistryUnavailable
-  | RegistryError.TransportError
-  | RegistryError.UnexpectedResponse
+export type ResponseError = RegistryError.ResponseError
 
 /**
  * A wide union covering the manifest operations; prefer the per-operation unions.

@@ -27,7 +27,6 @@ import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
-import type * as RegistryClient from "../RegistryClient.js"
 import * as RegistryError from "../RegistryError.js"
 import * as Origin from "./origin.js"
 import * as Range from "./range.js"
@@ -52,12 +51,12 @@ export interface Authorizer {
 export type AuthFailure = RegistryError.Unauthorized | RegistryError.TransportError | RegistryError.UnexpectedResponse
 
 /**
- * Every error an answer can be mapped to: the public `RegistryClient.ResponseError`, declared there so
+ * Every error an answer can be mapped to: the public `RegistryError.ResponseError`, declared there so
  * that the declarations of other packages never name this internal module.
  *
  * @since 0.1.0
  */
-export type ResponseFailure = RegistryClient.ResponseError
+export type ResponseFailure = RegistryError.ResponseError
 
 /** @since 0.1.0 */
 export interface Env {

@@ -4,14 +4,23 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import type * as RealRegistry from "../RealRegistry.js"
 
 /**
- * The launcher's reasons: those of the public `RealRegistryError` but `TokenServer`.
+ * The launcher's reasons; `RealRegistry.RealRegistryErrorReason` is the public union that holds them (the
+ * compiler checks it where a `LaunchFailure` becomes a `RealRegistryError`).
  *
  * @internal
  */
-export type FailureReason = Exclude<RealRegistry.RealRegistryErrorReason, "TokenServer">
+export type FailureReason =
+  | "BinaryMissing"
+  | "OpensslMissing"
+  | "Certificates"
+  | "FileSystem"
+  | "Port"
+  | "Spawn"
+  | "Exited"
+  | "StartTimeout"
+  | "Listen"
 
 /** @internal */
 export class LaunchFailure extends Data.TaggedError("LaunchFailure")<{
