@@ -962,6 +962,35 @@ export type RegistryError =
   | UnexpectedResponse
 
 /**
+ * Every error an answer of the registry can be mapped to, whatever the route
+ * (`RegistryClient.ResponseError`; each operation fails with a narrower union).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ResponseError =
+  | Unauthorized
+  | Denied
+  | ManifestUnknown
+  | BlobUnknown
+  | NameUnknown
+  | NameInvalid
+  | TagInvalid
+  | DigestInvalid
+  | ManifestInvalid
+  | ManifestBlobUnknown
+  | ManifestUnverified
+  | BlobUploadUnknown
+  | BlobUploadInvalid
+  | RangeInvalid
+  | Unsupported
+  | TooManyRequests
+  | PaginationNumberInvalid
+  | RegistryUnavailable
+  | TransportError
+  | UnexpectedResponse
+
+/**
  * @since 0.1.0
  * @category guards
  */
