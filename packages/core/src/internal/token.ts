@@ -48,14 +48,14 @@ export interface Token {
   readonly freshFor: number
 }
 
-/** @internal */
+/** @since 0.1.0 */
 export const DefaultExpiresIn = 60
 
 /**
  * The longest lifetime believed (1 day): a token announced to live longer is
  * refreshed daily, and the expiry arithmetic stays finite.
  *
- * @internal
+ * @since 0.1.0
  */
 export const MaxExpiresIn = 24 * 60 * 60
 
@@ -63,7 +63,7 @@ export const MaxExpiresIn = 24 * 60 * 60
  * The shortest lifetime believed (1 second): a shorter one would have the
  * cache fetch a token for nearly every request.
  *
- * @internal
+ * @since 0.1.0
  */
 export const MinExpiresIn = 1
 
@@ -122,7 +122,7 @@ const ExpiresIn = Schema.transform(Schema.Unknown, Schema.Number, {
  * A token server's answer (distribution token spec; OAuth2's `access_token`
  * accepted): every field optional here, the token itself checked after.
  *
- * @internal
+ * @since 0.1.0
  */
 export const TokenBody = Schema.Struct({
   token: OptionalString,
@@ -139,7 +139,7 @@ const decodeTokenBody = Schema.decodeUnknownEither(TokenBody, { errors: "first" 
  * in a few words: which field and what it should be, never the value (it may
  * be the token).
  *
- * @internal
+ * @since 0.1.0
  */
 export const describeIssue = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey> = []): string => {
   const where = path.length === 0 ? "the answer" : path.map((key) => JSON.stringify(String(key))).join(".")
