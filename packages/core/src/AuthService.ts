@@ -267,10 +267,11 @@ const updateMap = <K, V>(ref: Ref.Ref<ReadonlyMap<K, V>>, key: K, value: V | und
   })
 
 /**
- * Build the service. Token fetches run in the given scope, shared by all
+ * Build the service. Tokens are cached (Effect's `Cache`) until shortly
+ * before they expire; token fetches run in the given scope, shared by all
  * callers waiting for the same token. A service used after that scope closed
- * still works: each caller then fetches its token in its own fiber (a fetch
- * the closing scope interrupted is run again by those waiting for it).
+ * still works: fetches then run in the callers' own fibers (a fetch the
+ * closing scope interrupted is run again by those waiting for it).
  *
  * @since 0.1.0
  * @category constructors

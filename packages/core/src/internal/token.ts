@@ -8,19 +8,22 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cache from "effect/Cache"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Hash from "effect/Hash"
+import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as SynchronizedRef from "effect/SynchronizedRef"
 import * as BlobSource from "../BlobSource.js"
 import type * as Credentials from "../Credentials.js"
 import * as RegistryError from "../RegistryError.js"
@@ -41,16 +44,18 @@ export interface Token {
   readonly expiresAt: number
   /** Local clock millis from which the cache fetches a new one. */
   readonly refreshAt: number
+  /** Millis from receipt to `refreshAt`: how long the cache serves it. */
+  readonly freshFor: number
 }
 
-/** @internal */
+/** @since 0.1.0 */
 export const DefaultExpiresIn = 60
 
 /**
  * The longest lifetime believed (1 day): a token announced to live longer is
  * refreshed daily, and the expiry arithmetic stays finite.
  *
- * @internal
+ * @since 0.1.0
  */
 export const MaxExpiresIn = 24 * 60 * 60
 
@@ -58,7 +63,7 @@ export const MaxExpiresIn = 24 * 60 * 60
  * The shortest lifetime believed (1 second): a shorter one would have the
  * cache fetch a token for nearly every request.
  *
- * @internal
+ * @since 0.1.0
  */
 export const MinExpiresIn = 1
 
@@ -76,15 +81,6 @@ export interface TokenRequest {
   readonly timeout: Duration.Duration
 }
 
-const TokenBody = Schema.Struct({
-  token: Schema.optional(Schema.Unknown),
-  access_token: Schema.optional(Schema.Unknown),
-  expires_in: Schema.optional(Schema.Unknown),
-  issued_at: Schema.optional(Schema.Unknown),
-  refresh_token: Schema.optional(Schema.Unknown)
-})
-const decodeTokenBody = Schema.decodeUnknownEither(Schema.parseJson(TokenBody))
-
 /**
  * The largest token answer read (1 MiB): a token server's body is read as a
  * stream and abandoned once it passes this, never buffered beyond it (plus
@@ -96,7 +92,7 @@ export const MaxBody = 1024 * 1024
 // A token goes into a header: visible ASCII only.
 const TokenChars = /^[\x21-\x7e]+$/
 
-const nonEmptyString = (u: unknown): string | undefined => typeof u === "string" && u.length > 0 ? u : undefined
+const nonEmpty = (s: string | undefined): string | undefined => s !== undefined && s.length > 0 ? s : undefined
 
 /**
  * A token's announced lifetime in seconds: a positive finite number (or
@@ -109,6 +105,60 @@ const nonEmptyString = (u: unknown): string | undefined => typeof u === "string"
 export const lifetime = (u: unknown): number => {
   const n = typeof u === "number" ? u : typeof u === "string" && /^\d+(\.\d+)?$/.test(u.trim()) ? Number(u) : NaN
   return Number.isFinite(n) && n > 0 ? Math.min(Math.max(n, MinExpiresIn), MaxExpiresIn) : DefaultExpiresIn
+}
+
+// An optional string field: `null` counts as absent.
+const OptionalString = Schema.optionalWith(Schema.String, { nullable: true })
+
+// A token's announced lifetime: a number (a numeric string accepted), clamped by `lifetime`; any other JSON
+// value counts as absent (the default lifetime), so an odd `expires_in` never costs the token.
+const ExpiresIn = Schema.transform(Schema.Unknown, Schema.Number, {
+  strict: true,
+  decode: (u) => lifetime(u),
+  encode: (n) => n
+})
+
+/**
+ * A token server's answer (distribution token spec; OAuth2's `access_token`
+ * accepted): every field optional here, the token itself checked after.
+ *
+ * @since 0.1.0
+ */
+export const TokenBody = Schema.Struct({
+  token: OptionalString,
+  access_token: OptionalString,
+  expires_in: Schema.optional(ExpiresIn),
+  issued_at: OptionalString,
+  refresh_token: OptionalString
+})
+const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
+const decodeTokenBody = Schema.decodeUnknownEither(TokenBody, { errors: "first" })
+
+/**
+ * The first problem of a token answer that does not match {@link TokenBody},
+ * in a few words: which field and what it should be, never the value (it may
+ * be the token).
+ *
+ * @since 0.1.0
+ */
+export const describeIssue = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey> = []): string => {
+  const where = path.length === 0 ? "the answer" : path.map((key) => JSON.stringify(String(key))).join(".")
+  switch (issue._tag) {
+    case "Pointer":
+      return describeIssue(issue.issue, [...path, ...(Array.isArray(issue.path) ? issue.path : [issue.path])])
+    case "Composite":
+      return describeIssue(Array.isArray(issue.issues) ? issue.issues[0] : issue.issues, path)
+    case "Refinement":
+    case "Transformation":
+      return describeIssue(issue.issue, path)
+    case "Type":
+      return path.length === 0 ? "the answer is not a JSON object" : `${where} is not a ${String(issue.ast)}`
+    case "Missing":
+      return `${where} is missing`
+    case "Unexpected":
+    case "Forbidden":
+      return `${where} is not allowed`
+  }
 }
 
 /**
@@ -193,23 +243,29 @@ export const readBounded = (
 const parseBody = (text: string, request: string, status: number, now: number): Either.Either<Token, TokenError> => {
   const fail = (detail: string) =>
     Either.left(new RegistryError.UnexpectedResponse({ reason: "Body", request, status, detail }))
-  const decoded = decodeTokenBody(text)
-  // The decode error is dropped on purpose: it would quote the body, which holds the token.
-  if (Either.isLeft(decoded)) return fail("the token server's answer is not a JSON object")
+  // The JSON parser's error is dropped on purpose: it may quote the body, which holds the token.
+  const json = decodeJson(text)
+  if (Either.isLeft(json)) return fail("the token server's answer is not JSON")
+  const decoded = decodeTokenBody(json.right)
+  if (Either.isLeft(decoded)) {
+    return fail(`the token server's answer is not usable: ${describeIssue(decoded.left.issue)}`)
+  }
   const body = decoded.right
-  const token = nonEmptyString(body.token) ?? nonEmptyString(body.access_token)
+  const token = nonEmpty(body.token) ?? nonEmpty(body.access_token)
   if (token === undefined) return fail("the token server's answer has no token")
   if (!TokenChars.test(token)) return fail("the token server's token is not a valid header value")
-  const expiresIn = lifetime(body.expires_in)
-  const issued = typeof body.issued_at === "string" ? Date.parse(body.issued_at) : NaN
+  const expiresIn = body.expires_in ?? DefaultExpiresIn
+  const issued = body.issued_at !== undefined ? Date.parse(body.issued_at) : NaN
   const issuedAt = Number.isFinite(issued) ? issued : undefined
-  const refresh = nonEmptyString(body.refresh_token)
+  const refresh = nonEmpty(body.refresh_token)
+  const times = expiry(now, expiresIn, issuedAt)
   return Either.right({
     token: Redacted.make(token),
     expiresIn,
     issuedAt,
     refreshToken: refresh !== undefined ? Redacted.make(refresh) : undefined,
-    ...expiry(now, expiresIn, issuedAt)
+    ...times,
+    freshFor: Math.max(0, times.refreshAt - now)
   })
 }
 
@@ -366,14 +422,6 @@ export const fetchToken = (
   return get
 }
 
-type Entry =
-  | {
-    readonly _tag: "Pending"
-    readonly fiber: Fiber.Fiber<Token, TokenError>
-    readonly id: object
-  }
-  | { readonly _tag: "Ready"; readonly token: Token }
-
 /** @internal */
 export interface TokenCache {
   /** The cached token for `key` while fresh; else one `fetch` shared by every concurrent caller. */
@@ -385,98 +433,82 @@ export interface TokenCache {
 }
 
 /**
- * A token cache whose fetches run in a fiber forked into `scope`, shared by
- * every caller waiting for the same key; a caller that is interrupted stops
- * waiting without failing the others. Failures are not cached.
+ * The most tokens cached (one per realm, service, scopes and credentials); the
+ * least recently used goes first.
  *
- * A service may outlive its scope (a client kept after `Effect.provide(layer)`
- * returned). Then no fetch is forked any more: each caller fetches in its own
- * fiber. A fetch that the closing scope interrupted (or that could not start)
- * is run again by each caller that was waiting for it, so no caller ever waits
- * on a fetch that will not finish.
+ * @internal
+ */
+export const MaxCachedTokens = 1024
+
+// A cache key: equal by `id` alone, carrying the fetch that gets its token.
+class Key implements Equal.Equal {
+  constructor(readonly id: string, readonly fetch: Effect.Effect<Token, TokenError>) {}
+  [Equal.symbol](that: Equal.Equal): boolean {
+    return that instanceof Key && that.id === this.id
+  }
+  [Hash.symbol](): number {
+    return Hash.cached(this, Hash.string(this.id))
+  }
+}
+
+/**
+ * The token cache: Effect's `Cache`, each token kept until its refresh time
+ * ({@link Token.freshFor}), failures not kept. Concurrent callers for one key
+ * share one fetch.
+ *
+ * The fetch runs in a fiber of `scope`, so a caller that is interrupted stops
+ * waiting without interrupting the fetch the others wait for. A service may
+ * outlive its scope (a client kept after `Effect.provide(layer)` returned):
+ * then callers fetch in their own fibers, still shared through the cache. A
+ * fetch interrupted under a caller that was not (its scope closed, or the
+ * caller running it was interrupted) is run again by that caller in its own
+ * fiber, so no caller waits on a fetch that will not finish.
  *
  * @internal
  */
 export const makeCache: Effect.Effect<TokenCache, never, Scope.Scope> = Effect.gen(function*() {
   const scope = yield* Effect.scope
-  const ref = yield* SynchronizedRef.make(new Map<string, Entry>())
   const open = yield* Ref.make(true)
   yield* Effect.addFinalizer(() => Ref.set(open, false))
+  const cache = yield* Cache.makeWith({
+    capacity: MaxCachedTokens,
+    // The outcome is the cached value: a token until its refresh time, a failure only until the callers
+    // waiting for it have it (`get` drops it then, whatever the clock says).
+    lookup: (key: Key) => Effect.exit(key.fetch),
+    timeToLive: (exit) =>
+      Exit.isSuccess(exit) && Exit.isSuccess(exit.value) ? Duration.millis(exit.value.value.freshFor) : Duration.zero
+  })
+  const failed = (outcome: Exit.Exit<Token, TokenError>) => Exit.isFailure(outcome)
 
-  // Replace the pending entry `id` of `key` by its token, or drop it.
-  const settle = (key: string, id: object, token: Token | undefined) =>
-    SynchronizedRef.update(ref, (map) => {
-      const current = map.get(key)
-      if (current === undefined || current._tag !== "Pending" || current.id !== id) return map
-      const next = new Map(map)
-      if (token === undefined) next.delete(key)
-      else next.set(key, { _tag: "Ready", token })
-      return next
+  const get = (id: string, fetch: Effect.Effect<Token, TokenError>) =>
+    Effect.gen(function*() {
+      // the fetch runs with the caller's context (its span as parent), not the one the cache was made in
+      const key = new Key(id, Effect.provide(fetch, yield* Effect.context<never>()))
+      const shared = (yield* Ref.get(open))
+        ? Effect.flatMap(Effect.forkIn(cache.get(key), scope), Fiber.join)
+        : cache.get(key)
+      const outcome = yield* Effect.catchAllCause(shared, (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.exit(Effect.tap(fetch, (token) => cache.set(key, Exit.succeed(token))))
+          : Effect.failCause(cause))
+      if (failed(outcome)) yield* cache.invalidateWhen(key, failed)
+      return yield* outcome
     })
 
-  // Fetch in the caller's fiber; cache the token unless another fetch is pending for the key.
-  const fetchHere = (key: string, fetch: Effect.Effect<Token, TokenError>) =>
-    Effect.tap(fetch, (token) =>
-      SynchronizedRef.update(ref, (map) => {
-        if (map.get(key)?._tag === "Pending") return map
-        return new Map(map).set(key, { _tag: "Ready", token })
-      }))
-
-  // Wait for a shared fetch. Interrupted without a result (its scope closed): fetch here instead.
-  const join = (
-    key: string,
-    entry: Extract<Entry, { _tag: "Pending" }>,
-    fetch: Effect.Effect<Token, TokenError>
-  ): Effect.Effect<Token, TokenError> =>
-    Effect.flatMap(Fiber.await(entry.fiber), (exit) => {
-      if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-      if (Cause.isInterruptedOnly(exit.cause)) {
-        return Effect.zipRight(settle(key, entry.id, undefined), fetchHere(key, fetch))
-      }
-      return Effect.failCause(exit.cause)
+  const peek = (id: string) =>
+    Effect.map(cache.entries, (entries) => {
+      const outcome = entries.find(([key]) => key.id === id)?.[1]
+      return outcome !== undefined && Exit.isSuccess(outcome) ? outcome.value : undefined
     })
-
-  const get = (key: string, fetch: Effect.Effect<Token, TokenError>) =>
-    SynchronizedRef.modifyEffect(ref, (map) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const entry = map.get(key)
-        if (entry?._tag === "Ready" && now < entry.token.refreshAt) {
-          return [Effect.succeed(entry.token), map] as const
-        }
-        if (entry?._tag === "Pending") return [join(key, entry, fetch), map] as const
-        const next = new Map<string, Entry>()
-        for (const [k, e] of map) {
-          if (e._tag === "Pending" || now < e.token.expiresAt) next.set(k, e)
-        }
-        if (!(yield* Ref.get(open))) {
-          next.delete(key)
-          return [fetchHere(key, fetch), next] as const
-        }
-        const id = {}
-        const fiber = yield* fetch.pipe(
-          Effect.onExit((exit) => settle(key, id, exit._tag === "Success" ? exit.value : undefined)),
-          Effect.forkIn(scope)
-        )
-        const pending = { _tag: "Pending", fiber, id } as const
-        next.set(key, pending)
-        return [join(key, pending, fetch), next] as const
-      })).pipe(Effect.flatten)
-
-  const peek = (key: string) =>
-    SynchronizedRef.get(ref).pipe(Effect.map((map) => {
-      const entry = map.get(key)
-      return entry?._tag === "Ready" ? entry.token : undefined
-    }))
 
   const invalidate = (token: string) =>
-    SynchronizedRef.update(ref, (map) => {
-      const next = new Map(map)
-      for (const [k, e] of map) {
-        if (e._tag === "Ready" && Redacted.value(e.token.token) === token) next.delete(k)
-      }
-      return next
-    })
+    Effect.flatMap(cache.keys, (keys) =>
+      Effect.forEach(
+        keys,
+        (key) =>
+          cache.invalidateWhen(key, (cached) => Exit.isSuccess(cached) && Redacted.value(cached.value.token) === token),
+        { discard: true }
+      ))
 
   return { get, peek, invalidate }
 })

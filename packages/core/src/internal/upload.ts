@@ -11,6 +11,8 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "../BlobSource.js"
@@ -20,6 +22,7 @@ import * as RegistryError from "../RegistryError.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as Range from "./range.js"
 import * as Request from "./request.js"
+import * as UploadState from "./uploadState.js"
 
 const OctetStream = "application/octet-stream"
 
@@ -37,12 +40,24 @@ class SessionLost extends Data.TaggedError("SessionLost")<{
   readonly why: RegistryError.UploadNotResumableReason
 }> {}
 
-const isRecoverable = (error: RegistryError.RegistryError): boolean =>
-  RetryPolicy.isTransient(error) ||
-  error._tag === "BlobUploadInvalid" ||
-  error._tag === "BlobUploadUnknown" ||
-  error._tag === "RangeInvalid" ||
-  (error._tag === "Unauthorized" && error.reason === "InvalidToken")
+/** A failure to retry: the attempt runs again after a pause of the retry schedule, which is fed `error`. */
+class Retry extends Data.TaggedError("Retry")<{ readonly error: UploadFailure }> {}
+
+// `attempt` again, after a pause of `policy` (fed the failure), while it fails with `Retry`; once the policy
+// ends, the last retried failure. Each call starts `policy` afresh: the attempt has a budget of its own.
+const retried = <A, E, R>(
+  attempt: Effect.Effect<A, E | Retry, R>,
+  policy: RetryPolicy.Policy
+): Effect.Effect<A, E | UploadFailure, R> =>
+  attempt.pipe(
+    Effect.map((a): Either.Either<A, E | UploadFailure> => Either.right(a)),
+    Effect.catchAll((e) => e instanceof Retry ? Effect.fail(e) : Effect.succeed(Either.left(e))),
+    Effect.retry(Schedule.mapInput(policy, (retry: Retry) => retry.error)),
+    Effect.catchAll((retry) => Effect.succeed(Either.left(retry.error))),
+    Effect.flatMap((outcome) => outcome)
+  )
+
+const isUploadFailure = (u: unknown): u is UploadFailure => Predicate.hasProperty(u, RegistryError.TypeId)
 
 const withDigest = (location: string, digest: Digest.Digest): string =>
   Either.match(Either.try(() => new URL(location)), {
@@ -165,7 +180,6 @@ export const upload = <E, R>(
   Effect.gen(function*() {
     const ctx: Request.ErrorContext = { repository, digest }
     const size = options?.size
-    const chunkSize = options?.chunkSize
     if (session === undefined) {
       const existing = yield* headBlob(env, repository, digest, scopes)
       if (Option.isSome(existing)) {
@@ -175,35 +189,44 @@ export const upload = <E, R>(
     }
     const context = yield* Effect.context<R>()
     const algorithm = Digest.algorithm(digest)
-    const verifyDigest = options?.verifyDigest !== false
-    const hasher = verifyDigest ? env.hash.make(algorithm) : undefined
-    let hashed = 0
-    let pulled = false
-    let finalDigest: string | undefined
-    let sourceFailure: Option.Option<E | RegistryError.DigestMismatch | RegistryError.SizeMismatch> = Option.none()
-    let oneShotOpened = false
+    const hasher = options?.verifyDigest !== false ? env.hash.make(algorithm) : undefined
 
-    // Hashes each byte once, by absolute offset, so resends and re-opened sources are not hashed twice.
+    // What the source has given, over every session of this upload.
+    const given = {
+      /** Bytes hashed and counted, by absolute offset: each byte once, however often it is sent. */
+      hashed: 0,
+      /** The one-shot stream was handed to a request; some of its bytes were pulled. */
+      opened: false,
+      pulled: false,
+      digest: undefined as string | undefined,
+      /** The failure of the body being sent (the source's own, or the verification at its end). */
+      failure: Option.none<E | RegistryError.DigestMismatch | RegistryError.SizeMismatch>()
+    }
+    const sourceUse = (): UploadState.SourceUse => ({
+      reopenable: source._tag === "Reopenable",
+      opened: given.opened,
+      pulled: given.pulled
+    })
+
     const tracked = (from: number, stream: Stream.Stream<Uint8Array, E, R>) =>
       Stream.suspend(() => {
-        let pos = from
+        let at = from
         // one step per chunk of pieces (not per piece)
         return Stream.mapChunksEffect(stream, (chunk) => {
-          pulled = true
+          given.pulled = true
           for (const bytes of chunk) {
-            const end = pos + bytes.length
-            if (end > hashed) {
-              const skip = Math.max(0, hashed - pos)
-              if (hasher !== undefined) hasher.update(skip === 0 ? bytes : bytes.subarray(skip))
-              hashed = end
+            const fresh = UploadState.unhashedFrom(given.hashed, at, bytes.length)
+            at += bytes.length
+            if (Option.isSome(fresh)) {
+              hasher?.update(fresh.value === 0 ? bytes : bytes.subarray(fresh.value))
+              given.hashed = at
             }
-            pos = end
-            if (size !== undefined && hashed > size) {
+            if (size !== undefined && given.hashed > size) {
               return Effect.fail(
                 new RegistryError.SizeMismatch({
                   ...ctx,
                   expected: size,
-                  actual: hashed,
+                  actual: given.hashed,
                   detail: "the source has more bytes than announced"
                 })
               )
@@ -215,92 +238,93 @@ export const upload = <E, R>(
 
     const verify = Effect.suspend(
       (): Effect.Effect<void, RegistryError.DigestMismatch | RegistryError.SizeMismatch> => {
-        if (size !== undefined && hashed !== size) {
-          return Effect.fail(new RegistryError.SizeMismatch({ ...ctx, expected: size, actual: hashed }))
+        if (size !== undefined && given.hashed !== size) {
+          return Effect.fail(new RegistryError.SizeMismatch({ ...ctx, expected: size, actual: given.hashed }))
         }
         if (hasher === undefined) return Effect.void
-        if (finalDigest === undefined) finalDigest = `${algorithm}:${hasher.digestHex().toLowerCase()}`
-        return finalDigest === digest
+        given.digest ??= `${algorithm}:${hasher.digestHex().toLowerCase()}`
+        return given.digest === digest
           ? Effect.void
           : Effect.fail(
             new RegistryError.DigestMismatch({
               ...ctx,
               expected: digest,
-              actual: finalDigest,
+              actual: given.digest,
               detail: "the bytes sent do not hash to the digest"
             })
           )
       }
     )
 
-    const open = (offset: number): Option.Option<Stream.Stream<Uint8Array, E, R>> => {
-      if (source._tag === "Reopenable") return Option.some(source.open(offset))
-      if (offset === 0 && (!oneShotOpened || !pulled)) {
-        oneShotOpened = true
-        return Option.some(source.stream)
-      }
-      return Option.none()
-    }
-    const canRestart = () => source._tag === "Reopenable" || !pulled
+    const lost = (cause: UploadFailure, why: RegistryError.UploadNotResumableReason) => new SessionLost({ cause, why })
+    const consumed = () =>
+      lost(new RegistryError.UploadNotResumable({ ...ctx, reason: "SourceConsumed" }), "SourceConsumed")
 
-    // A request body from the source at `offset`, ending with the verification; failures are recorded.
+    const open = (offset: number): Effect.Effect<Stream.Stream<Uint8Array, E, R>, SessionLost> => {
+      if (!UploadState.canOpen(sourceUse(), offset)) return Effect.fail(consumed())
+      if (source._tag === "Reopenable") return Effect.succeed(source.open(offset))
+      given.opened = true
+      return Effect.succeed(source.stream)
+    }
+
+    // A request body from the source at `offset`, ending with the verification; its failure is recorded.
     const bodyAt = (offset: number) =>
-      Option.map(open(offset), (stream) =>
+      Effect.map(open(offset), (stream) =>
         tracked(offset, stream).pipe(
           Stream.concat(Stream.drain(Stream.fromEffect(verify))),
           Stream.tapError((e) =>
             Effect.sync(() => {
-              sourceFailure = Option.some(e)
+              given.failure = Option.some(e)
             })
           ),
           Stream.provideContext(context)
         ))
 
-    const driver = yield* Schedule.driver(env.uploadRetry)
-    const backoff = <X extends RegistryError.RegistryError>(error: X) =>
-      Effect.mapError(driver.next(error), () => error)
-
-    const state = { location: "" }
-    const lost = (cause: UploadFailure, why: RegistryError.UploadNotResumableReason = "RequestFailed") =>
-      new SessionLost({ cause, why })
-    const consumed = () =>
-      lost(new RegistryError.UploadNotResumable({ ...ctx, reason: "SourceConsumed" }), "SourceConsumed")
+    // The session's current `Location`: every answer may move it.
+    const location = yield* Ref.make("")
 
     const sendOn = (request: HttpClientRequest.HttpClientRequest, ok: ReadonlyArray<number>) =>
       Effect.flatMap(
         Request.send(env, request, scopes, ctx),
         (response) => Request.expect(env, response, ok, ctx, { scopes })
+      ).pipe(
+        // a body that failed on the client's side is that failure, whatever the answer
+        Effect.tap(() => Option.match(given.failure, { onNone: () => Effect.void, onSome: Effect.fail }))
       )
 
-    const nextLocation = (response: HttpClientResponse.HttpClientResponse) =>
+    const moveTo = (response: HttpClientResponse.HttpClientResponse) =>
       response.headers["location"] === undefined
-        ? Effect.succeed(state.location)
-        : Request.followLocation(env, response.headers["location"], response.request.url, ctx)
+        ? Effect.void
+        : Effect.flatMap(
+          Request.followLocation(env, response.headers["location"], response.request.url, ctx),
+          (next) => Ref.set(location, next)
+        )
 
+    // How many bytes the session holds (`GET <location>`); a session the registry cannot tell of is lost.
     const status = (confirmed: number) =>
       Effect.gen(function*() {
         const response = yield* Request.call(env, {
-          request: HttpClientRequest.get(state.location),
+          request: HttpClientRequest.get(yield* Ref.get(location)),
           scopes,
           context: ctx,
           ok: [200, 204],
           notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
         })
-        state.location = yield* nextLocation(response)
+        yield* moveTo(response)
         return Range.uploadedBytes(response.headers["range"], confirmed)
       }).pipe(Effect.mapError((e) => lost(e, e._tag === "BlobUploadUnknown" ? "SessionLost" : "StatusUnknown")))
 
     const checkStored = (response: HttpClientResponse.HttpClientResponse) => {
-      const announced = response.headers["docker-content-digest"]
+      const announced = response.headers["docker-content-digest"]?.trim()
       if (
-        announced !== undefined && Digest.isDigest(announced.trim()) &&
-        Digest.algorithm(announced.trim() as Digest.Digest) === algorithm && announced.trim() !== digest
+        announced !== undefined && Digest.isDigest(announced) &&
+        Digest.algorithm(announced as Digest.Digest) === algorithm && announced !== digest
       ) {
         return Effect.fail(
           new RegistryError.DigestMismatch({
             ...ctx,
             expected: digest,
-            actual: announced.trim(),
+            actual: announced,
             detail: "the registry stored the blob under another digest"
           })
         )
@@ -310,173 +334,192 @@ export const upload = <E, R>(
 
     const blobExists = headBlob(env, repository, digest, scopes).pipe(Effect.map(Option.isSome))
 
-    // The closing PUT of a chunked or streamed upload.
-    const close = (total: number) =>
-      Effect.gen(function*() {
-        while (true) {
-          const result = yield* Effect.either(
-            sendOn(
-              HttpClientRequest.put(withDigest(state.location, digest)).pipe(
-                HttpClientRequest.bodyUint8Array(new Uint8Array(0), OctetStream)
-              ),
-              [201, 204]
-            )
-          )
-          if (Either.isRight(result)) return yield* checkStored(result.right)
-          const error = result.left
-          if (!isRecoverable(error)) return yield* error
-          if (yield* blobExists) return
-          yield* backoff(error)
-          const at = yield* status(total)
-          if (Option.isNone(at)) return yield* lost(error, "StatusUnknown")
-          if (at.value !== total) return yield* lost(error, "BytesLost")
-        }
-      })
-
-    const sendChunk = (chunk: Uint8Array, start: number) =>
-      Effect.gen(function*() {
-        let sent = 0
-        while (true) {
-          const piece = sent === 0 ? chunk : chunk.subarray(sent)
-          const request = HttpClientRequest.patch(state.location).pipe(
-            HttpClientRequest.setHeader("content-range", `${start + sent}-${start + chunk.length - 1}`),
-            HttpClientRequest.bodyUint8Array(piece, OctetStream)
-          )
-          const result = yield* Effect.either(sendOn(request, [202, 204]))
-          let error: UploadFailure
-          if (Either.isRight(result)) {
-            state.location = yield* nextLocation(result.right)
-            const held = Range.uploadedBytes(result.right.headers["range"], start + chunk.length)
-            if (Option.isNone(held) || held.value >= start + chunk.length) {
-              // progress: the next step gets the whole retry budget again
-              return yield* driver.reset
-            }
-            if (held.value < start) {
-              return yield* lost(
-                new RegistryError.BlobUploadInvalid({ ...ctx, detail: "the registry lost bytes of earlier chunks" }),
-                "BytesLost"
-              )
-            }
-            error = new RegistryError.BlobUploadInvalid({ ...ctx, detail: "the registry kept only part of the chunk" })
-          } else {
-            error = result.left
-            if (!isRecoverable(error)) return yield* error
-          }
-          yield* backoff(error)
-          const at = yield* status(start + sent)
-          if (Option.isNone(at)) return yield* lost(error, "StatusUnknown")
-          if (at.value < start) return yield* lost(error, "BytesLost")
-          if (at.value >= start + chunk.length) return yield* driver.reset
-          sent = at.value - start
-        }
-      })
-
-    const monolithic = (total: number) =>
-      Effect.gen(function*() {
-        const body = bodyAt(0)
-        if (Option.isNone(body)) return yield* consumed()
-        const request = HttpClientRequest.put(withDigest(state.location, digest)).pipe(
-          HttpClientRequest.bodyStream(body.value, { contentType: OctetStream, contentLength: total })
-        )
-        const result = yield* Effect.either(sendOn(request, [201, 204]))
-        if (Option.isSome(sourceFailure)) return yield* Effect.fail(sourceFailure.value)
-        if (Either.isRight(result)) {
-          yield* verify
-          return yield* checkStored(result.right)
-        }
-        const error = result.left
-        if (!isRecoverable(error)) return yield* error
-        if (yield* blobExists) return
-        return yield* lost(error)
-      })
-
-    // Unknown size, no chunk size: one PATCH streaming the whole source, then the closing PUT.
-    const streamed = Effect.gen(function*() {
-      let offset = 0
-      while (true) {
-        const body = bodyAt(offset)
-        if (Option.isNone(body)) return yield* consumed()
-        const request = HttpClientRequest.patch(state.location).pipe(
-          HttpClientRequest.bodyStream(body.value, { contentType: OctetStream })
-        )
-        const result = yield* Effect.either(sendOn(request, [202, 204]))
-        if (Option.isSome(sourceFailure)) return yield* Effect.fail(sourceFailure.value)
-        if (Either.isRight(result)) {
-          state.location = yield* nextLocation(result.right)
-          break
-        }
-        const error = result.left
-        if (!isRecoverable(error)) return yield* error
-        yield* backoff(error)
-        const at = yield* status(offset)
-        if (Option.isNone(at)) return yield* lost(error, "StatusUnknown")
-        if (source._tag === "OneShot" || at.value > hashed) return yield* lost(error)
-        offset = at.value
+    // A step, with the failure that led to its state (the cause when the session is lost).
+    interface Position {
+      readonly step: UploadState.Step
+      readonly failure: UploadFailure | undefined
+    }
+    type Active = UploadState.Step & { readonly _tag: "Sending" | "Resuming" }
+    type StepFailure = UploadFailure | SessionLost | E | RegistryError.DigestMismatch | RegistryError.SizeMismatch
+    const at = (step: UploadState.Step, failure?: UploadFailure): Position => ({ step, failure })
+    // (a step only resumes or is lost after a failure)
+    const causeOf = (p: Position): UploadFailure => p.failure ?? new RegistryError.BlobUploadInvalid(ctx)
+    // A failure of a request sent from `from`. The body's own failure, a lost session or a failure that asking
+    // again does not change: as is. A recoverable one: resume from `from` (or what `otherwise` says).
+    const onFailure =
+      (from: number, otherwise?: (error: UploadFailure) => Effect.Effect<Position, UploadFailure>) =>
+      <X>(error: X): Effect.Effect<Position, X | E | UploadFailure> => {
+        if (Option.isSome(given.failure)) return Effect.fail(given.failure.value)
+        if (!isUploadFailure(error) || !UploadState.isRecoverable(error)) return Effect.fail(error)
+        return otherwise !== undefined
+          ? otherwise(error)
+          : Effect.succeed(at(UploadState.Step.Resuming({ confirmed: from }), error))
       }
+
+    // Runs a step from `initial` until `Done`, `advance` taking it from one state to the next. A failure that
+    // leads to `Resuming` pauses (the upload schedule: each step has a budget of its own), then the step goes
+    // on from `Resuming`. `Lost` ends the session.
+    const runStep = (initial: UploadState.Step, advance: (step: Active) => Effect.Effect<Position, StepFailure>) =>
+      Effect.flatMap(Ref.make(at(initial)), (current) => {
+        const attempt = Effect.flatMap(Ref.get(current), (start) =>
+          Effect.iterate(start, {
+            while: (p): p is Position & { readonly step: Active } =>
+              p.step._tag === "Sending" || p.step._tag === "Resuming",
+            body: (p) =>
+              advance(p.step).pipe(
+                // the failure that led here stays the cause until another one comes
+                Effect.map((next) => at(next.step, next.failure ?? p.failure)),
+                Effect.tap((next) => Ref.set(current, next)),
+                Effect.tap((next) =>
+                  p.step._tag === "Sending" && next.step._tag === "Resuming"
+                    ? Effect.fail(new Retry({ error: causeOf(next) }))
+                    : Effect.void
+                )
+              )
+          }))
+        return retried(attempt, env.uploadRetry).pipe(
+          Effect.flatMap((end) =>
+            end.step._tag === "Lost" ? Effect.fail(lost(causeOf(end), end.step.why)) : Effect.void
+          )
+        )
+      })
+
+    // One chunk [start, end): PATCH from what the registry holds; after a lost or refused answer, its `Range`.
+    const sendChunk = (bytes: Uint8Array, start: number) => {
+      const chunk = { start, end: start + bytes.length }
+      return runStep(UploadState.Step.Sending({ from: start }), (step) =>
+        step._tag === "Resuming"
+          ? Effect.map(status(step.confirmed), (held) => at(UploadState.resumeChunk(held, chunk)))
+          : Effect.gen(function*() {
+            const request = HttpClientRequest.patch(yield* Ref.get(location)).pipe(
+              HttpClientRequest.setHeader("content-range", `${step.from}-${chunk.end - 1}`),
+              HttpClientRequest.bodyUint8Array(bytes.subarray(step.from - start), OctetStream)
+            )
+            const response = yield* sendOn(request, [202, 204])
+            yield* moveTo(response)
+            const next = UploadState.afterChunkAnswer(
+              Range.uploadedBytes(response.headers["range"], chunk.end),
+              chunk,
+              step.from
+            )
+            const detail = next._tag === "Lost"
+              ? "the registry lost bytes of earlier chunks"
+              : "the registry kept only part of the chunk"
+            return at(next, next._tag === "Done" ? undefined : new RegistryError.BlobUploadInvalid({ ...ctx, detail }))
+          }).pipe(Effect.catchAll(onFailure(step.from))))
+    }
+
+    // The closing PUT of a chunked or streamed upload of `total` bytes. After a lost or refused answer: done
+    // if the blob is there; else, after a pause, the PUT again only if the registry holds exactly `total`.
+    const close = (total: number) =>
+      runStep(UploadState.Step.Sending({ from: total }), (step) =>
+        step._tag === "Resuming"
+          ? Effect.map(status(total), (held) => at(UploadState.resumeClose(held, total)))
+          : Effect.gen(function*() {
+            const request = HttpClientRequest.put(withDigest(yield* Ref.get(location), digest)).pipe(
+              HttpClientRequest.bodyUint8Array(new Uint8Array(0), OctetStream)
+            )
+            yield* checkStored(yield* sendOn(request, [201, 204]))
+            return at(UploadState.Step.Done())
+          }).pipe(Effect.catchAll(onFailure(total, (error) =>
+            Effect.map(
+              blobExists,
+              (exists) => at(exists ? UploadState.Step.Done() : UploadState.Step.Resuming({ confirmed: total }), error)
+            )))))
+
+    // One PUT with the whole blob. A body cannot be resumed: after a lost answer, done if the blob is there.
+    const monolithic = (total: number) =>
+      runStep(UploadState.Step.Sending({ from: 0 }), () =>
+        Effect.gen(function*() {
+          const body = yield* bodyAt(0)
+          const request = HttpClientRequest.put(withDigest(yield* Ref.get(location), digest)).pipe(
+            HttpClientRequest.bodyStream(body, { contentType: OctetStream, contentLength: total })
+          )
+          const response = yield* sendOn(request, [201, 204])
+          yield* verify
+          yield* checkStored(response)
+          return at(UploadState.Step.Done())
+        }).pipe(Effect.catchAll(onFailure(0, (error) =>
+          Effect.map(
+            blobExists,
+            (exists) => at(exists ? UploadState.Step.Done() : UploadState.Step.Lost({ why: "RequestFailed" }), error)
+          )))))
+
+    // Unknown size, no chunk size: one PATCH streaming the source (resumed from the registry's `Range` when
+    // the source can be opened there again), then the closing PUT.
+    const streamed = Effect.gen(function*() {
+      yield* runStep(UploadState.Step.Sending({ from: 0 }), (step) =>
+        step._tag === "Resuming"
+          ? Effect.map(
+            status(step.confirmed),
+            (held) =>
+              at(UploadState.resumeStream(held, { reopenable: source._tag === "Reopenable", given: given.hashed }))
+          )
+          : Effect.gen(function*() {
+            const body = yield* bodyAt(step.from)
+            const request = HttpClientRequest.patch(yield* Ref.get(location)).pipe(
+              HttpClientRequest.bodyStream(body, { contentType: OctetStream })
+            )
+            yield* moveTo(yield* sendOn(request, [202, 204]))
+            return at(UploadState.Step.Done())
+          }).pipe(Effect.catchAll(onFailure(step.from))))
       yield* verify
-      yield* close(hashed)
+      yield* close(given.hashed)
     })
 
-    const chunked = (pieceSize: number) =>
+    // One PATCH step per chunk, then the closing PUT.
+    const chunked = (chunkSize: number) =>
       Effect.gen(function*() {
-        const stream = open(0)
-        if (Option.isNone(stream)) return yield* consumed()
-        const total = yield* Effect.scoped(Effect.gen(function*() {
-          const pull = yield* Stream.toPull(tracked(0, stream.value).pipe(BlobSource.rechunkBytes(pieceSize)))
-          let offset = 0
-          while (true) {
-            const next = yield* Effect.either(pull)
-            if (Either.isLeft(next)) {
-              if (Option.isNone(next.left)) break
-              return yield* Effect.fail(next.left.value)
-            }
-            for (const chunk of next.right) {
-              yield* sendChunk(chunk, offset)
-              offset += chunk.length
-            }
-          }
-          return offset
-        }))
+        const stream = yield* open(0)
+        const total = yield* Stream.runFoldEffect(
+          tracked(0, stream).pipe(BlobSource.rechunkBytes(chunkSize)),
+          0,
+          (offset, bytes) => Effect.as(sendChunk(bytes, offset), offset + bytes.length)
+        )
         yield* verify
         yield* close(total)
       })
 
-    let pending = session
-    let restarts = 0
-    while (true) {
-      sourceFailure = Option.none()
-      let current: Session
-      if (pending !== undefined) {
-        current = pending
-        pending = undefined
-      } else {
-        const started = yield* startSession(env, repository, scopes, ctx)
-        if (started.mounted) return { digest, size, skipped: false, mounted: true }
-        current = started.session
-      }
-      state.location = current.location
-      const attempt = chunkSize !== undefined
-        ? chunked(Math.max(1, chunkSize, current.minChunk))
-        : size !== undefined
-        ? monolithic(size)
-        : streamed
-      const outcome = yield* Effect.either(attempt)
-      if (Either.isRight(outcome)) return { digest, size: hashed, skipped: false, mounted: false }
-      const failure = outcome.left
-      yield* cancelQuietly(env, state.location, scopes, ctx)
-      if (failure instanceof SessionLost) {
-        if (!canRestart()) {
-          return yield* failure.cause._tag === "UploadNotResumable"
-            ? Effect.fail(failure.cause)
-            : new RegistryError.UploadNotResumable({ ...ctx, reason: failure.why, cause: failure.cause })
+    // One session: opened (the one given first, then a new one), its bytes sent, closed. On failure it is
+    // cancelled (DELETE), so no session the client can still address is left open.
+    const given0 = yield* Ref.make(Option.fromNullable(session))
+    const attempt = Effect.gen(function*() {
+      given.failure = Option.none()
+      const first = yield* Ref.getAndSet(given0, Option.none())
+      const opened = Option.isSome(first)
+        ? { mounted: false, session: first.value } as const
+        : yield* startSession(env, repository, scopes, ctx)
+      if (opened.mounted) return { digest, size, skipped: false, mounted: true }
+      yield* Ref.set(location, opened.session.location)
+      const sent = UploadState.Plan.$match(
+        UploadState.plan({ size, chunkSize: options?.chunkSize }, opened.session.minChunk),
+        {
+          Monolithic: ({ size }) => monolithic(size),
+          Chunked: ({ chunkSize }) => chunked(chunkSize),
+          Streamed: () => streamed
         }
-        if (restarts >= env.maxUploadRestarts) return yield* Effect.fail(failure.cause)
-        restarts++
-        yield* backoff(failure.cause)
-        continue
-      }
-      return yield* Effect.fail(failure)
-    }
+      )
+      yield* Effect.tapError(sent, () => Effect.flatMap(Ref.get(location), (at) => cancelQuietly(env, at, scopes, ctx)))
+      return { digest, size: given.hashed, skipped: false, mounted: false }
+    })
+
+    // A lost session restarts in a new one (its own budget: the upload schedule, at most `maxUploadRestarts`
+    // times) while the source can give its bytes again; else the upload is not resumable.
+    return yield* retried(
+      Effect.catchIf(
+        attempt,
+        (e): e is SessionLost => e instanceof SessionLost,
+        (lostSession): Effect.Effect<never, Retry | UploadFailure> => {
+          if (UploadState.canRestart(sourceUse())) return Effect.fail(new Retry({ error: lostSession.cause }))
+          return Effect.fail(
+            lostSession.cause._tag === "UploadNotResumable"
+              ? lostSession.cause
+              : new RegistryError.UploadNotResumable({ ...ctx, reason: lostSession.why, cause: lostSession.cause })
+          )
+        }
+      ),
+      Schedule.intersect(env.uploadRetry, Schedule.recurs(env.maxUploadRestarts))
+    )
   })
 
 /** @since 0.1.0 */
