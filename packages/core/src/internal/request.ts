@@ -28,8 +28,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
 import * as RegistryError from "../RegistryError.js"
+import * as Range from "./http/range.js"
 import * as Origin from "./origin.js"
-import * as Range from "./range.js"
 
 /**
  * What the pipeline needs of the `AuthService`.

@@ -6,12 +6,12 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Digest from "../Digest.js"
-import * as Manifest from "../Manifest.js"
-import * as MediaType from "../MediaType.js"
-import * as RegistryError from "../RegistryError.js"
-import * as Range from "./range.js"
-import * as Request from "./request.js"
+import * as Digest from "../../Digest.js"
+import * as Manifest from "../../Manifest.js"
+import * as MediaType from "../../MediaType.js"
+import * as RegistryError from "../../RegistryError.js"
+import * as Range from "../http/range.js"
+import * as Request from "../request.js"
 
 /**
  * A validated tag or digest.

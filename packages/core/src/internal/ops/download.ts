@@ -9,11 +9,11 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Digest from "../Digest.js"
-import * as Hash from "../Hash.js"
-import * as RegistryError from "../RegistryError.js"
-import * as Range from "./range.js"
-import * as Request from "./request.js"
+import type * as Digest from "../../Digest.js"
+import * as Hash from "../../Hash.js"
+import * as RegistryError from "../../RegistryError.js"
+import * as Range from "../http/range.js"
+import * as Request from "../request.js"
 
 const redirectStatus = new Set([301, 302, 303, 307, 308])
 
