@@ -25,7 +25,7 @@ import * as BlobSource from "../BlobSource.js"
 import type * as Credentials from "../Credentials.js"
 import * as RegistryError from "../RegistryError.js"
 import * as Auth from "./auth.js"
-import * as Request from "./request.js"
+import * as Request from "./http/index.js"
 
 /** @internal */
 export type TokenError = RegistryError.Unauthorized | RegistryError.TransportError | RegistryError.UnexpectedResponse

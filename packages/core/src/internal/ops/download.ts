@@ -12,8 +12,8 @@ import * as Stream from "effect/Stream"
 import type * as Digest from "../../Digest.js"
 import * as Hash from "../../Hash.js"
 import * as RegistryError from "../../RegistryError.js"
+import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
-import * as Request from "../request.js"
 
 const redirectStatus = new Set([301, 302, 303, 307, 308])
 

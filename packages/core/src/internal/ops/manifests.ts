@@ -10,8 +10,8 @@ import * as Digest from "../../Digest.js"
 import * as Manifest from "../../Manifest.js"
 import * as MediaType from "../../MediaType.js"
 import * as RegistryError from "../../RegistryError.js"
+import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
-import * as Request from "../request.js"
 
 /**
  * A validated tag or digest.

@@ -12,9 +12,9 @@ import * as Digest from "../../Digest.js"
 import * as Manifest from "../../Manifest.js"
 import * as MediaType from "../../MediaType.js"
 import * as RegistryError from "../../RegistryError.js"
+import * as Request from "../http/index.js"
 import * as LinkHeader from "../http/linkHeader.js"
 import * as Pagination from "../http/pagination.js"
-import * as Request from "../request.js"
 import * as ManifestOps from "./manifests.js"
 
 /**

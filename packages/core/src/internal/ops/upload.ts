@@ -18,8 +18,8 @@ import * as Digest from "../../Digest.js"
 import type { UploadOptions, UploadResult } from "../../RegistryClient.js"
 import * as RegistryError from "../../RegistryError.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
+import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
-import * as Request from "../request.js"
 
 const OctetStream = "application/octet-stream"
 
