@@ -9,7 +9,8 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { RequestTimeout } from "./errors.js"
+import type * as RegistryError from "../../RegistryError.js"
+import { type ErrorContext, fromHttpClientError, RequestTimeout } from "./errors.js"
 
 /** @since 0.1.0 */
 export const DefaultErrorBodyLimit = 64 * 1024
@@ -21,20 +22,14 @@ export const DefaultErrorBodyLimit = 64 * 1024
  */
 export const DefaultBodyTimeout: Duration.Duration = Duration.minutes(2)
 
-/**
- * Reads at most `max` bytes of a body, within `deadline` for the whole body: a body that trickles fails
- * with a `ResponseError` caused by a {@link RequestTimeout} (a `TransportError` with reason `Timeout` once
- * mapped by {@link fromHttpClientError}), and its reading is interrupted.
- *
- * @since 0.1.0
- */
-export const readBounded = (
-  response: HttpClientResponse.HttpClientResponse,
-  max: number,
-  deadline: Duration.Duration = DefaultBodyTimeout
-): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, HttpClientError.ResponseError> => {
-  const read = Stream.runFoldWhile(
-    response.stream,
+// The one bounded fold: the bytes up to `max`, and whether more came. Pulls at most one piece past `max`
+// (the stream is then abandoned, its reader cancelled).
+const collect = <E, R>(
+  stream: Stream.Stream<Uint8Array, E, R>,
+  max: number
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, E, R> =>
+  Stream.runFoldWhile(
+    stream,
     { chunks: [] as Array<Uint8Array>, size: 0 },
     (s) => s.size <= max,
     (s, chunk) => {
@@ -54,6 +49,20 @@ export const readBounded = (
     }
     return { bytes, truncated: s.size > max }
   }))
+
+/**
+ * Reads at most `max` bytes of a body, within `deadline` for the whole body: a body that trickles fails
+ * with a `ResponseError` caused by a {@link RequestTimeout} (a `TransportError` with reason `Timeout` once
+ * mapped by {@link fromHttpClientError}), and its reading is interrupted.
+ *
+ * @since 0.1.0
+ */
+export const readBounded = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+  deadline: Duration.Duration = DefaultBodyTimeout
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, HttpClientError.ResponseError> => {
+  const read = collect(response.stream, max)
   if (!Duration.isFinite(deadline)) return read
   return Effect.timeoutFail(read, {
     duration: deadline,
@@ -67,3 +76,34 @@ export const readBounded = (
       })
   })
 }
+
+/**
+ * {@link readBounded} with its failures mapped to a `TransportError` naming `ctx`.
+ *
+ * @since 0.1.0
+ */
+export const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+  deadline: Duration.Duration | undefined,
+  ctx: ErrorContext
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly truncated: boolean }, RegistryError.TransportError> =>
+  Effect.mapError(readBounded(response, max, deadline), (e) => fromHttpClientError(e, ctx))
+
+/**
+ * A whole body of at most `max` bytes, or the failure `onOverflow` makes as soon as more arrived (at most
+ * one piece past `max` is pulled). An absent body reads as empty; a body that fails is mapped by
+ * `onError`. No deadline of its own: the caller bounds the whole exchange.
+ *
+ * @since 0.1.0
+ */
+export const readAtMost = <E>(
+  response: HttpClientResponse.HttpClientResponse,
+  max: number,
+  onError: (error: HttpClientError.ResponseError) => E,
+  onOverflow: () => E
+): Effect.Effect<Uint8Array, E> =>
+  collect(
+    Stream.catchAll(response.stream, (e) => e.reason === "EmptyBody" ? Stream.empty : Stream.fail(onError(e))),
+    max
+  ).pipe(Effect.flatMap(({ bytes, truncated }) => truncated ? Effect.fail(onOverflow()) : Effect.succeed(bytes)))

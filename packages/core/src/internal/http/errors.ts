@@ -131,16 +131,30 @@ export const transportFields = (error: HttpClientError.HttpClientError) => {
 }
 
 /**
+ * How {@link fromHttpClientError} names a request and what it says of a request that failed.
+ *
+ * @since 0.1.0
+ */
+export interface TransportErrorOptions {
+  /** The request as errors show it; default its method and URL (see {@link describeRequest}). */
+  readonly request?: string | undefined
+  /** The `detail` of a request that failed before an answer (a `RequestError`); default none. */
+  readonly detail?: string | undefined
+}
+
+/**
  * Maps a platform error to a `TransportError` that is safe to log whole.
  *
  * @since 0.1.0
  */
 export const fromHttpClientError = (
   error: HttpClientError.HttpClientError,
-  ctx: ErrorContext
+  ctx: ErrorContext,
+  options?: TransportErrorOptions
 ): RegistryError.TransportError => {
   const fields = transportFields(error)
   const timedOut = fields.kind === "TimedOut"
+  const request = options?.request !== undefined ? { request: options.request } : {}
   if (error._tag === "RequestError") {
     return new RegistryError.TransportError({
       ...contextFields(ctx),
@@ -151,12 +165,15 @@ export const fromHttpClientError = (
         ? "InvalidUrl"
         : error.reason === "Encode"
         ? "Encode"
-        : "Transport"
+        : "Transport",
+      ...request,
+      ...(options?.detail !== undefined ? { detail: options.detail } : {})
     })
   }
   return new RegistryError.TransportError({
     ...contextFields(ctx),
     ...fields,
+    ...request,
     status: error.response.status,
     reason: timedOut ? "Timeout" : "Transport",
     detail: timedOut ? "the response body stalled" : "the response body could not be read"
