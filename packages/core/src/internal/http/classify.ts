@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { ResponseError } from "../../RegistryClientError.js"
 import * as RegistryError from "../../RegistryError.js"
 import { readBounded } from "./body.js"
 import type { Env } from "./env.js"
@@ -21,27 +22,7 @@ import * as Range from "./range.js"
  *
  * @since 0.1.0
  */
-export type ResponseFailure =
-  | RegistryError.Unauthorized
-  | RegistryError.Denied
-  | RegistryError.ManifestUnknown
-  | RegistryError.BlobUnknown
-  | RegistryError.NameUnknown
-  | RegistryError.NameInvalid
-  | RegistryError.TagInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.ManifestInvalid
-  | RegistryError.ManifestBlobUnknown
-  | RegistryError.ManifestUnverified
-  | RegistryError.BlobUploadUnknown
-  | RegistryError.BlobUploadInvalid
-  | RegistryError.RangeInvalid
-  | RegistryError.Unsupported
-  | RegistryError.TooManyRequests
-  | RegistryError.PaginationNumberInvalid
-  | RegistryError.RegistryUnavailable
-  | RegistryError.TransportError
-  | RegistryError.UnexpectedResponse
+export type ResponseFailure = ResponseError
 
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(RegistryError.ErrorBody))
 
