@@ -35,34 +35,8 @@ import * as Referrers from "./internal/ops/referrers.js"
 import * as Sessions from "./internal/ops/sessions.js"
 import * as UploadBlob from "./internal/ops/uploadBlob.js"
 import * as Manifest from "./Manifest.js"
-import type {
-  BlobMetadataError,
-  CatalogError,
-  DeleteBlobError,
-  DeleteManifestError,
-  DownloadBlobError,
-  GetManifestError,
-  HasBlobError,
-  ManifestDigestError,
-  MountBlobError,
-  PingError,
-  PutManifestError,
-  ReferrersError,
-  TagsError,
-  UploadBlobError,
-  UploadSessionError
-} from "./RegistryClientError.js"
-import type {
-  BlobMetadata,
-  DownloadOptions,
-  GetManifestOptions,
-  ListOptions,
-  ManifestInput,
-  MountOptions,
-  UploadOptions,
-  UploadResult,
-  UploadStatus
-} from "./RegistryClientTypes.js"
+import type * as Errors from "./RegistryClientError.js"
+import type * as Types from "./RegistryClientTypes.js"
 import * as RegistryError from "./RegistryError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
@@ -190,78 +164,84 @@ export interface Service {
   /** The registry's base URL. */
   readonly url: string
   /** `GET /v2/` through auth. */
-  readonly ping: () => Effect.Effect<void, PingError>
+  readonly ping: () => Effect.Effect<void, Errors.PingError>
   /** Every repository of the catalog, all pages. */
-  readonly repositories: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, CatalogError>
+  readonly repositories: (options?: Types.ListOptions) => Effect.Effect<ReadonlyArray<string>, Errors.CatalogError>
   /** The catalog as a stream, page by page. */
-  readonly repositoriesStream: (options?: ListOptions) => Stream.Stream<string, CatalogError>
+  readonly repositoriesStream: (options?: Types.ListOptions) => Stream.Stream<string, Errors.CatalogError>
   /** Every tag of a repository, all pages. */
-  readonly tags: (repository: string, options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, TagsError>
+  readonly tags: (
+    repository: string,
+    options?: Types.ListOptions
+  ) => Effect.Effect<ReadonlyArray<string>, Errors.TagsError>
   /** The tags as a stream. */
-  readonly tagsStream: (repository: string, options?: ListOptions) => Stream.Stream<string, TagsError>
+  readonly tagsStream: (repository: string, options?: Types.ListOptions) => Stream.Stream<string, Errors.TagsError>
   /** The manifest asking for schema1 only (what distribution converts to a signed schema1). */
-  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, GetManifestError>
+  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, Errors.GetManifestError>
   /** The manifest asking for Docker schema2 only. */
-  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, GetManifestError>
+  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, Errors.GetManifestError>
   /** Any kind of manifest, with its exact bytes, media type and digest. */
   readonly getManifest: (
     repository: string,
     reference: string,
-    options?: GetManifestOptions
-  ) => Effect.Effect<Manifest.Any, GetManifestError>
+    options?: Types.GetManifestOptions
+  ) => Effect.Effect<Manifest.Any, Errors.GetManifestError>
   /** The digest of a manifest (HEAD, GET when the registry sends no digest header). */
   readonly manifestDigest: (
     repository: string,
     reference: string,
-    options?: GetManifestOptions
-  ) => Effect.Effect<Digest.Digest, ManifestDigestError>
+    options?: Types.GetManifestOptions
+  ) => Effect.Effect<Digest.Digest, Errors.ManifestDigestError>
   /** Push a manifest's exact bytes under a tag or digest; returns its digest. */
   readonly putManifest: (
     repository: string,
     reference: string,
-    manifest: ManifestInput
-  ) => Effect.Effect<Digest.Digest, PutManifestError>
+    manifest: Types.ManifestInput
+  ) => Effect.Effect<Digest.Digest, Errors.PutManifestError>
   /** Delete a manifest by digest. */
-  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, DeleteManifestError>
+  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, Errors.DeleteManifestError>
   /** The bytes of a blob, verified when read whole. */
   readonly downloadBlob: (
     repository: string,
     digest: string,
-    options?: DownloadOptions
-  ) => Stream.Stream<Uint8Array, DownloadBlobError>
+    options?: Types.DownloadOptions
+  ) => Stream.Stream<Uint8Array, Errors.DownloadBlobError>
   /** Whether the repository has the blob. */
   readonly hasBlob: (
     repository: string,
     digest: string
-  ) => Effect.Effect<boolean, HasBlobError>
+  ) => Effect.Effect<boolean, Errors.HasBlobError>
   /** Digest, size and media type of a blob (HEAD). */
-  readonly blobMetadata: (repository: string, digest: string) => Effect.Effect<BlobMetadata, BlobMetadataError>
+  readonly blobMetadata: (
+    repository: string,
+    digest: string
+  ) => Effect.Effect<Types.BlobMetadata, Errors.BlobMetadataError>
   /** Upload a blob from a stream (one-shot) or a re-openable source. */
   readonly uploadBlob: <E = never, R = never>(
     repository: string,
     digest: string,
     source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
-    options?: UploadOptions
-  ) => Effect.Effect<UploadResult, UploadBlobError | E, R>
+    options?: Types.UploadOptions
+  ) => Effect.Effect<Types.UploadResult, Errors.UploadBlobError | E, R>
   /** Mount a blob from another repository; upload from `source` when the registry does not mount. */
   readonly mountBlob: <E = never, R = never>(
     repository: string,
     digest: string,
     fromRepository: string,
-    options?: MountOptions<E, R>
-  ) => Effect.Effect<UploadResult, MountBlobError | E, R>
+    options?: Types.MountOptions<E, R>
+  ) => Effect.Effect<Types.UploadResult, Errors.MountBlobError | E, R>
   /** Delete a blob from a repository. */
-  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, DeleteBlobError>
+  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, Errors.DeleteBlobError>
   /** Cancel an upload session (`DELETE <location>`). */
-  readonly cancelUpload: (location: string) => Effect.Effect<void, UploadSessionError>
+  readonly cancelUpload: (location: string) => Effect.Effect<void, Errors.UploadSessionError>
   /** Where an upload session stands (`GET <location>`). */
-  readonly uploadStatus: (location: string) => Effect.Effect<UploadStatus, UploadSessionError>
+  readonly uploadStatus: (location: string) => Effect.Effect<Types.UploadStatus, Errors.UploadSessionError>
   /** The manifests that refer to `digest` (referrers API, or the tag-schema fallback). */
   readonly referrers: (
     repository: string,
     digest: string,
     options?: { readonly artifactType?: string | undefined }
-  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, ReferrersError>
+  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, Errors.ReferrersError>
 }
 
 /**
@@ -400,5 +380,5 @@ export const make = Effect.fnUntraced(function*(options: Options) {
  */
 export const layer = (
   options: Options
-): Layer.Layer<RegistryClient, PingError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
+): Layer.Layer<RegistryClient, Errors.PingError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
   Layer.effect(RegistryClient, make(options))
