@@ -29,6 +29,7 @@ import * as Blobs from "./internal/ops/blobs.js"
 import * as Download from "./internal/ops/download.js"
 import * as GetManifest from "./internal/ops/getManifest.js"
 import * as Listing from "./internal/ops/listing.js"
+import * as Mount from "./internal/ops/mount.js"
 import * as Ping from "./internal/ops/ping.js"
 import * as PutManifest from "./internal/ops/putManifest.js"
 import * as Referrers from "./internal/ops/referrers.js"
@@ -357,6 +358,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     ...Download.make(env),
     ...Blobs.make(env),
     ...UploadBlob.make(env),
+    ...Mount.make(env),
     ...Sessions.make(env),
     ...Referrers.make(env)
   })
