@@ -10,308 +10,92 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import * as AuthService from "./AuthService.js"
-import * as BlobSource from "./BlobSource.js"
+import type * as BlobSource from "./BlobSource.js"
 import * as Challenge from "./Challenge.js"
 import type * as Descriptor from "./Descriptor.js"
-import * as Digest from "./Digest.js"
+import type * as Digest from "./Digest.js"
 import * as Hash from "./Hash.js"
-import * as DownloadOps from "./internal/download.js"
-import * as FastDecode from "./internal/fastDecode.js"
-import * as Json from "./internal/json.js"
-import * as LinkHeader from "./internal/linkHeader.js"
-import * as ManifestOps from "./internal/manifestOps.js"
-import * as Pagination from "./internal/pagination.js"
-import * as Range from "./internal/range.js"
-import * as ReferrersOps from "./internal/referrers.js"
-import * as Request from "./internal/request.js"
-import * as UploadOps from "./internal/upload.js"
+import * as Request from "./internal/http/index.js"
+import * as Pagination from "./internal/http/pagination.js"
+import * as Blobs from "./internal/ops/blobs.js"
+import * as Download from "./internal/ops/download.js"
+import * as GetManifest from "./internal/ops/getManifest.js"
+import * as Listing from "./internal/ops/listing.js"
+import * as Mount from "./internal/ops/mount.js"
+import * as Ping from "./internal/ops/ping.js"
+import * as PutManifest from "./internal/ops/putManifest.js"
+import * as Referrers from "./internal/ops/referrers.js"
+import * as Sessions from "./internal/ops/sessions.js"
+import * as UploadBlob from "./internal/ops/uploadBlob.js"
 import * as Manifest from "./Manifest.js"
-import * as MediaType from "./MediaType.js"
-import * as Reference from "./Reference.js"
+import type * as Errors from "./RegistryClientError.js"
+import type * as Types from "./RegistryClientTypes.js"
 import * as RegistryError from "./RegistryError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 
 /**
- * Every error an answer of the registry can be mapped to, whatever the route.
- * Each operation fails with a narrower union (see {@link TagsError},
- * {@link GetManifestError}, ...); this wide one remains as their common supertype.
+ * The errors of each operation, derived from lists of tags (see `RegistryClientError`).
  *
  * @since 0.1.0
  * @category errors
  */
-export type ResponseError = RegistryError.ResponseError
+export type {
+  BaseError,
+  BlobError,
+  BlobMetadataError,
+  CatalogError,
+  DeleteBlobError,
+  DeleteError,
+  DeleteManifestError,
+  DownloadBlobError,
+  GetManifestError,
+  HasBlobError,
+  ManifestDigestError,
+  ManifestError,
+  MountBlobError,
+  PingError,
+  PutManifestError,
+  ReferrersError,
+  ResponseError,
+  TagsError,
+  UploadBlobError,
+  UploadError,
+  UploadSessionError
+} from "./RegistryClientError.js"
 
 /**
- * A wide union covering the manifest operations; prefer the per-operation unions.
+ * The option and result types of the operations (see `RegistryClientTypes`).
  *
  * @since 0.1.0
- * @category errors
+ * @category models
  */
-export type ManifestError = ResponseError | RegistryError.DigestMismatch | RegistryError.ManifestInvalid
+export type {
+  BlobMetadata,
+  DownloadOptions,
+  GetManifestOptions,
+  ListOptions,
+  ManifestInput,
+  MountOptions,
+  UploadOptions,
+  UploadResult,
+  UploadStatus
+} from "./RegistryClientTypes.js"
 
 /**
- * A wide union covering the blob reads; prefer the per-operation unions.
+ * Default of `ListOptions.maxItems`: 100 000 names.
  *
  * @since 0.1.0
- * @category errors
+ * @category constants
  */
-export type BlobError = ResponseError | RegistryError.DigestMismatch | RegistryError.SizeMismatch
-
-/**
- * A wide union covering the blob uploads; prefer the per-operation unions.
- *
- * @since 0.1.0
- * @category errors
- */
-export type UploadError =
-  | ResponseError
-  | RegistryError.DigestMismatch
-  | RegistryError.SizeMismatch
-  | RegistryError.UploadNotResumable
-
-/**
- * What any request can fail with, whatever the route: refused credentials or
- * access, rate limiting, a registry failing on its side (5xx), a broken
- * connection, and an answer the protocol does not allow for the request (which
- * includes an error code the registry is not expected to send on that route:
- * the original error is its `cause`, the registry's `errors[]` are kept).
- *
- * @since 0.1.0
- * @category errors
- */
-export type BaseError =
-  | RegistryError.Unauthorized
-  | RegistryError.Denied
-  | RegistryError.TooManyRequests
-  | RegistryError.RegistryUnavailable
-  | RegistryError.TransportError
-  | RegistryError.UnexpectedResponse
-
-/**
- * Errors of `ping` (`GET /v2/`), and of building the client ({@link make}, {@link layer}).
- *
- * @since 0.1.0
- * @category errors
- */
-export type PingError = BaseError
-
-/**
- * Errors of `repositories` / `repositoriesStream` (`GET /v2/_catalog`): a page size
- * the registry refuses, or a registry that does not offer the catalog.
- *
- * @since 0.1.0
- * @category errors
- */
-export type CatalogError = BaseError | RegistryError.PaginationNumberInvalid | RegistryError.Unsupported
-
-/**
- * Errors of `tags` / `tagsStream` (`GET /v2/<name>/tags/list`).
- *
- * @since 0.1.0
- * @category errors
- */
-export type TagsError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.PaginationNumberInvalid
-
-/**
- * Errors of `getManifest`, `manifest` and `manifestV2`: a bad repository, tag or
- * digest (checked before any request, or refused by the registry), an unknown
- * repository or manifest, a manifest that does not decode or is too large, bytes
- * that do not hash to the digest announced or asked for.
- *
- * @since 0.1.0
- * @category errors
- */
-export type GetManifestError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.TagInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.ManifestUnknown
-  | RegistryError.ManifestInvalid
-  | RegistryError.DigestMismatch
-
-/**
- * Errors of `manifestDigest` (a HEAD, and a GET when the registry sends no digest
- * header): the same as {@link GetManifestError}.
- *
- * @since 0.1.0
- * @category errors
- */
-export type ManifestDigestError = GetManifestError
-
-/**
- * Errors of `putManifest`: a bad repository, tag or digest, a manifest the
- * registry refuses (invalid, referencing unknown blobs, an unverified schema1
- * signature), bytes that do not hash to the digest reference or to the digest the
- * registry stored, a registry that refuses pushes (`Unsupported`). Includes the
- * failures of keeping the referrers fallback index up to date.
- *
- * @since 0.1.0
- * @category errors
- */
-export type PutManifestError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.TagInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.ManifestInvalid
-  | RegistryError.ManifestBlobUnknown
-  | RegistryError.ManifestUnverified
-  | RegistryError.DigestMismatch
-  | RegistryError.Unsupported
-
-/**
- * Errors of `deleteManifest`: an unknown manifest (or repository), and a registry
- * with deletes disabled (`Unsupported`).
- *
- * @since 0.1.0
- * @category errors
- */
-export type DeleteManifestError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.ManifestUnknown
-  | RegistryError.Unsupported
-
-/**
- * Errors of `downloadBlob`: an unknown blob, a range that cannot be satisfied,
- * and bytes that do not match the digest or the announced size (whole reads).
- *
- * @since 0.1.0
- * @category errors
- */
-export type DownloadBlobError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.BlobUnknown
-  | RegistryError.DigestMismatch
-  | RegistryError.SizeMismatch
-  | RegistryError.RangeInvalid
-
-/**
- * Errors of `hasBlob`: never `BlobUnknown` (an absent blob is `false`), and no
- * registry error code at all (a HEAD answer has no body), only bad input and the
- * {@link BaseError}s.
- *
- * @since 0.1.0
- * @category errors
- */
-export type HasBlobError = BaseError | RegistryError.NameInvalid | RegistryError.DigestInvalid
-
-/**
- * Errors of `blobMetadata` (a HEAD): {@link HasBlobError} and `BlobUnknown`.
- *
- * @since 0.1.0
- * @category errors
- */
-export type BlobMetadataError = HasBlobError | RegistryError.BlobUnknown
-
-/**
- * Errors of `uploadBlob` (besides the source's own errors, which pass through
- * unchanged): the upload session refused or lost, a chunk out of order, bytes that
- * do not match the digest or size, a one-shot source that cannot be read again, a
- * registry that refuses pushes.
- *
- * @since 0.1.0
- * @category errors
- */
-export type UploadBlobError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.BlobUploadUnknown
-  | RegistryError.BlobUploadInvalid
-  | RegistryError.RangeInvalid
-  | RegistryError.DigestMismatch
-  | RegistryError.SizeMismatch
-  | RegistryError.UploadNotResumable
-  | RegistryError.Unsupported
-
-/**
- * Errors of `mountBlob` (besides the source's own errors): the same as
- * {@link UploadBlobError}; a refused mount without a `source` is `Unauthorized` or `Denied`.
- *
- * @since 0.1.0
- * @category errors
- */
-export type MountBlobError = UploadBlobError
-
-/**
- * Errors of `deleteBlob`: an unknown blob (or repository), and a registry with
- * deletes disabled (`Unsupported`).
- *
- * @since 0.1.0
- * @category errors
- */
-export type DeleteBlobError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.BlobUnknown
-  | RegistryError.Unsupported
-
-/**
- * Errors of either delete (`deleteManifest`, `deleteBlob`).
- *
- * @since 0.1.0
- * @category errors
- */
-export type DeleteError = DeleteManifestError | DeleteBlobError
-
-/**
- * Errors of `cancelUpload` and `uploadStatus` on an upload session: a session the
- * registry does not know (cancelled, expired) or refuses (a stale `Location`).
- *
- * @since 0.1.0
- * @category errors
- */
-export type UploadSessionError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.BlobUploadUnknown
-  | RegistryError.BlobUploadInvalid
-
-/**
- * Errors of `referrers`: a bad repository or digest, an unknown repository, and,
- * from the tag-schema fallback index, an index that does not decode or does not
- * hash to its digest.
- *
- * @since 0.1.0
- * @category errors
- */
-export type ReferrersError =
-  | BaseError
-  | RegistryError.NameInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.NameUnknown
-  | RegistryError.ManifestInvalid
-  | RegistryError.DigestMismatch
+export { DefaultMaxItems } from "./RegistryClientTypes.js"
 
 /**
  * Options of {@link make} and {@link layer}.
@@ -364,129 +148,12 @@ export interface Options {
 }
 
 /**
- * Page size for listings (`n`).
- *
- * @since 0.1.0
- * @category models
- */
-export interface ListOptions {
-  readonly n?: number | undefined
-  /**
-   * `tags` and `repositories` only: collect at most this many names; more fail with `UnexpectedResponse`
-   * (reason `TooLarge`) instead of holding them all. Default {@link DefaultMaxItems}. To go through
-   * listings of any length, use `tagsStream` / `repositoriesStream`, which hold one page at a time.
-   */
-  readonly maxItems?: number | undefined
-}
-
-/**
- * Default of {@link ListOptions.maxItems}: 100 000 names.
- *
- * @since 0.1.0
- * @category constants
- */
-export const DefaultMaxItems = 100_000
-
-/**
  * Default of {@link Options.bodyTimeout}: 2 minutes.
  *
  * @since 0.1.0
  * @category constants
  */
 export const DefaultBodyTimeout: Duration.Duration = Request.DefaultBodyTimeout
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface GetManifestOptions {
-  /** The media types asked for. Default {@link MediaType.AcceptAll}. */
-  readonly accept?: ReadonlyArray<string> | undefined
-}
-
-/**
- * A manifest to push: a decoded one (its exact bytes are sent) or raw bytes with their media type.
- *
- * @since 0.1.0
- * @category models
- */
-export type ManifestInput = Manifest.Any | { readonly bytes: Uint8Array; readonly mediaType: string }
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface DownloadOptions {
-  /** Read only bytes `start..end` (inclusive). Partial reads are not verified. */
-  readonly range?: { readonly start: number; readonly end?: number | undefined } | undefined
-  /** Read from this offset to the end (resume a partial download). Not verified. */
-  readonly offset?: number | undefined
-}
-
-/**
- * What a HEAD of a blob tells.
- *
- * @since 0.1.0
- * @category models
- */
-export interface BlobMetadata {
-  readonly digest: Digest.Digest
-  readonly size: number
-  readonly mediaType: string
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface UploadOptions {
-  /** The blob's size when known: a monolithic PUT with `Content-Length` unless `chunkSize` is set. */
-  readonly size?: number | undefined
-  /** Send `PATCH`es of this many bytes (raised to the registry's `OCI-Chunk-Min-Length`). */
-  readonly chunkSize?: number | undefined
-  /**
-   * Hash the bytes as they are sent and abort the upload before its final `PUT` when they do not match
-   * the digest (`DigestMismatch`). Default `true`. With `false` the client only counts the bytes (a wrong
-   * size still fails with `SizeMismatch`) and leaves the digest to the registry, which checks it at the
-   * final `PUT` and refuses a mismatch (`DigestInvalid`), as containers/image does when the digest is
-   * known: one hash of every byte less on the client's CPU.
-   */
-  readonly verifyDigest?: boolean | undefined
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface UploadResult {
-  readonly digest: Digest.Digest
-  /** Bytes sent (or the existing blob's size when skipped), when known. */
-  readonly size: number | undefined
-  /** The blob was already in the repository: nothing was sent. */
-  readonly skipped: boolean
-  /** The blob was mounted from another repository. */
-  readonly mounted: boolean
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface MountOptions<E, R> extends UploadOptions {
-  /** Upload from here when the registry does not mount. Without it, an unmounted blob is reported as such. */
-  readonly source?: BlobSource.BlobSource<E, R> | undefined
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface UploadStatus {
-  /** The newest URL of the session. */
-  readonly location: string
-  /** Bytes the registry holds. */
-  readonly offset: number
-}
 
 /**
  * The operations.
@@ -498,78 +165,84 @@ export interface Service {
   /** The registry's base URL. */
   readonly url: string
   /** `GET /v2/` through auth. */
-  readonly ping: () => Effect.Effect<void, PingError>
+  readonly ping: () => Effect.Effect<void, Errors.PingError>
   /** Every repository of the catalog, all pages. */
-  readonly repositories: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, CatalogError>
+  readonly repositories: (options?: Types.ListOptions) => Effect.Effect<ReadonlyArray<string>, Errors.CatalogError>
   /** The catalog as a stream, page by page. */
-  readonly repositoriesStream: (options?: ListOptions) => Stream.Stream<string, CatalogError>
+  readonly repositoriesStream: (options?: Types.ListOptions) => Stream.Stream<string, Errors.CatalogError>
   /** Every tag of a repository, all pages. */
-  readonly tags: (repository: string, options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, TagsError>
+  readonly tags: (
+    repository: string,
+    options?: Types.ListOptions
+  ) => Effect.Effect<ReadonlyArray<string>, Errors.TagsError>
   /** The tags as a stream. */
-  readonly tagsStream: (repository: string, options?: ListOptions) => Stream.Stream<string, TagsError>
+  readonly tagsStream: (repository: string, options?: Types.ListOptions) => Stream.Stream<string, Errors.TagsError>
   /** The manifest asking for schema1 only (what distribution converts to a signed schema1). */
-  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, GetManifestError>
+  readonly manifest: (repository: string, reference: string) => Effect.Effect<Manifest.Any, Errors.GetManifestError>
   /** The manifest asking for Docker schema2 only. */
-  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, GetManifestError>
+  readonly manifestV2: (repository: string, reference: string) => Effect.Effect<Manifest.Any, Errors.GetManifestError>
   /** Any kind of manifest, with its exact bytes, media type and digest. */
   readonly getManifest: (
     repository: string,
     reference: string,
-    options?: GetManifestOptions
-  ) => Effect.Effect<Manifest.Any, GetManifestError>
+    options?: Types.GetManifestOptions
+  ) => Effect.Effect<Manifest.Any, Errors.GetManifestError>
   /** The digest of a manifest (HEAD, GET when the registry sends no digest header). */
   readonly manifestDigest: (
     repository: string,
     reference: string,
-    options?: GetManifestOptions
-  ) => Effect.Effect<Digest.Digest, ManifestDigestError>
+    options?: Types.GetManifestOptions
+  ) => Effect.Effect<Digest.Digest, Errors.ManifestDigestError>
   /** Push a manifest's exact bytes under a tag or digest; returns its digest. */
   readonly putManifest: (
     repository: string,
     reference: string,
-    manifest: ManifestInput
-  ) => Effect.Effect<Digest.Digest, PutManifestError>
+    manifest: Types.ManifestInput
+  ) => Effect.Effect<Digest.Digest, Errors.PutManifestError>
   /** Delete a manifest by digest. */
-  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, DeleteManifestError>
+  readonly deleteManifest: (repository: string, digest: string) => Effect.Effect<void, Errors.DeleteManifestError>
   /** The bytes of a blob, verified when read whole. */
   readonly downloadBlob: (
     repository: string,
     digest: string,
-    options?: DownloadOptions
-  ) => Stream.Stream<Uint8Array, DownloadBlobError>
+    options?: Types.DownloadOptions
+  ) => Stream.Stream<Uint8Array, Errors.DownloadBlobError>
   /** Whether the repository has the blob. */
   readonly hasBlob: (
     repository: string,
     digest: string
-  ) => Effect.Effect<boolean, HasBlobError>
+  ) => Effect.Effect<boolean, Errors.HasBlobError>
   /** Digest, size and media type of a blob (HEAD). */
-  readonly blobMetadata: (repository: string, digest: string) => Effect.Effect<BlobMetadata, BlobMetadataError>
+  readonly blobMetadata: (
+    repository: string,
+    digest: string
+  ) => Effect.Effect<Types.BlobMetadata, Errors.BlobMetadataError>
   /** Upload a blob from a stream (one-shot) or a re-openable source. */
   readonly uploadBlob: <E = never, R = never>(
     repository: string,
     digest: string,
     source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
-    options?: UploadOptions
-  ) => Effect.Effect<UploadResult, UploadBlobError | E, R>
+    options?: Types.UploadOptions
+  ) => Effect.Effect<Types.UploadResult, Errors.UploadBlobError | E, R>
   /** Mount a blob from another repository; upload from `source` when the registry does not mount. */
   readonly mountBlob: <E = never, R = never>(
     repository: string,
     digest: string,
     fromRepository: string,
-    options?: MountOptions<E, R>
-  ) => Effect.Effect<UploadResult, MountBlobError | E, R>
+    options?: Types.MountOptions<E, R>
+  ) => Effect.Effect<Types.UploadResult, Errors.MountBlobError | E, R>
   /** Delete a blob from a repository. */
-  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, DeleteBlobError>
+  readonly deleteBlob: (repository: string, digest: string) => Effect.Effect<void, Errors.DeleteBlobError>
   /** Cancel an upload session (`DELETE <location>`). */
-  readonly cancelUpload: (location: string) => Effect.Effect<void, UploadSessionError>
+  readonly cancelUpload: (location: string) => Effect.Effect<void, Errors.UploadSessionError>
   /** Where an upload session stands (`GET <location>`). */
-  readonly uploadStatus: (location: string) => Effect.Effect<UploadStatus, UploadSessionError>
+  readonly uploadStatus: (location: string) => Effect.Effect<Types.UploadStatus, Errors.UploadSessionError>
   /** The manifests that refer to `digest` (referrers API, or the tag-schema fallback). */
   readonly referrers: (
     repository: string,
     digest: string,
     options?: { readonly artifactType?: string | undefined }
-  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, ReferrersError>
+  ) => Effect.Effect<ReadonlyArray<Descriptor.Descriptor>, Errors.ReferrersError>
 }
 
 /**
@@ -609,156 +282,6 @@ export const DefaultTimeout: Duration.Duration = Duration.minutes(1)
  */
 export const DefaultUploadTimeout: Duration.Duration = Duration.minutes(30)
 
-// ---------------------------------------------------------------------------
-// Narrowing: every operation declares the errors it can fail with; an error the
-// internal mapping produced outside that set (an error code the registry is not
-// expected to send on that route, a status such as 405 or 416 where it means
-// nothing) becomes `UnexpectedResponse` (reason `Status`), keeping the status,
-// the registry's `errors[]` and the detail, with the original error as `cause`.
-
-/** Exactly the tags of `E`, each once: a missing or extra tag is a type error. */
-type TagSet<E extends RegistryError.RegistryError> = { readonly [K in E["_tag"]]: true }
-
-const toUnexpected = (e: RegistryError.RegistryError): RegistryError.UnexpectedResponse =>
-  new RegistryError.UnexpectedResponse({
-    ...(e.repository !== undefined ? { repository: e.repository } : {}),
-    ...(e.reference !== undefined ? { reference: e.reference } : {}),
-    ...(e.digest !== undefined ? { digest: e.digest } : {}),
-    ...(e.request !== undefined ? { request: e.request } : {}),
-    ...(e.status !== undefined ? { status: e.status } : {}),
-    ...(e.errors !== undefined ? { errors: e.errors } : {}),
-    reason: "Status",
-    detail: `${e._tag} is not an answer this operation expects` +
-      (e.detail !== undefined && e.detail.length > 0 ? ` (${e.detail})` : ""),
-    cause: e
-  })
-
-/**
- * The mapping of any registry error onto the union `E`: its members pass
- * unchanged, any other becomes `UnexpectedResponse`.
- */
-const narrow = <E extends RegistryError.RegistryError>(tags: TagSet<E>) => {
-  const allowed: ReadonlySet<string> = new Set(Object.keys(tags))
-  const isAllowed = (e: RegistryError.RegistryError): e is E => allowed.has(e._tag)
-  return (e: RegistryError.RegistryError): E | RegistryError.UnexpectedResponse => isAllowed(e) ? e : toUnexpected(e)
-}
-
-const baseTags: TagSet<BaseError> = {
-  Unauthorized: true,
-  Denied: true,
-  TooManyRequests: true,
-  RegistryUnavailable: true,
-  TransportError: true,
-  UnexpectedResponse: true
-}
-const toPingError = narrow<PingError>(baseTags)
-const toCatalogError = narrow<CatalogError>({ ...baseTags, PaginationNumberInvalid: true, Unsupported: true })
-const toTagsError = narrow<TagsError>({
-  ...baseTags,
-  NameInvalid: true,
-  NameUnknown: true,
-  PaginationNumberInvalid: true
-})
-const toGetManifestError = narrow<GetManifestError>({
-  ...baseTags,
-  NameInvalid: true,
-  TagInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  ManifestUnknown: true,
-  ManifestInvalid: true,
-  DigestMismatch: true
-})
-const toPutManifestError = narrow<PutManifestError>({
-  ...baseTags,
-  NameInvalid: true,
-  TagInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  ManifestInvalid: true,
-  ManifestBlobUnknown: true,
-  ManifestUnverified: true,
-  DigestMismatch: true,
-  Unsupported: true
-})
-const toDeleteManifestError = narrow<DeleteManifestError>({
-  ...baseTags,
-  NameInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  ManifestUnknown: true,
-  Unsupported: true
-})
-const toDownloadBlobError = narrow<DownloadBlobError>({
-  ...baseTags,
-  NameInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  BlobUnknown: true,
-  DigestMismatch: true,
-  SizeMismatch: true,
-  RangeInvalid: true
-})
-const toHasBlobError = narrow<HasBlobError>({ ...baseTags, NameInvalid: true, DigestInvalid: true })
-const toBlobMetadataError = narrow<BlobMetadataError>({
-  ...baseTags,
-  NameInvalid: true,
-  DigestInvalid: true,
-  BlobUnknown: true
-})
-const toUploadBlobError = narrow<UploadBlobError>({
-  ...baseTags,
-  NameInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  BlobUploadUnknown: true,
-  BlobUploadInvalid: true,
-  RangeInvalid: true,
-  DigestMismatch: true,
-  SizeMismatch: true,
-  UploadNotResumable: true,
-  Unsupported: true
-})
-const toDeleteBlobError = narrow<DeleteBlobError>({
-  ...baseTags,
-  NameInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  BlobUnknown: true,
-  Unsupported: true
-})
-const toUploadSessionError = narrow<UploadSessionError>({
-  ...baseTags,
-  NameInvalid: true,
-  NameUnknown: true,
-  BlobUploadUnknown: true,
-  BlobUploadInvalid: true
-})
-const toReferrersError = narrow<ReferrersError>({
-  ...baseTags,
-  NameInvalid: true,
-  DigestInvalid: true,
-  NameUnknown: true,
-  ManifestInvalid: true,
-  DigestMismatch: true
-})
-
-/** A failure of the caller's blob source, kept apart so that narrowing never touches it. */
-class SourceFailure<E> {
-  readonly _tag = "SourceFailure"
-  constructor(readonly error: E) {}
-}
-
-const markSource = <E, R>(source: BlobSource.BlobSource<E, R>): BlobSource.BlobSource<SourceFailure<E>, R> =>
-  source._tag === "Reopenable"
-    ? { ...source, open: (offset) => Stream.mapError(source.open(offset), (e) => new SourceFailure(e)) }
-    : { ...source, stream: Stream.mapError(source.stream, (e) => new SourceFailure(e)) }
-
-/** The source's own failure unchanged; a registry error narrowed to the upload union. */
-const toUploadFailure = <E>(
-  e: RegistryError.RegistryError | SourceFailure<E>
-): UploadBlobError | E => e instanceof SourceFailure ? e.error : toUploadBlobError(e)
-
 const validateUrl = (url: string): Effect.Effect<string, RegistryError.TransportError> => {
   const invalid = (detail: string) => new RegistryError.TransportError({ reason: "InvalidUrl", detail })
   const parsed = Either.try(() => new URL(url))
@@ -774,54 +297,6 @@ const validateUrl = (url: string): Effect.Effect<string, RegistryError.Transport
   const path = u.pathname.replace(/\/+$/, "").replace(/\/v2$/, "")
   return Effect.succeed(`${u.origin}${path}`)
 }
-
-// Refused connections, unknown host names, TLS and protocol mismatches at the first request: asking again
-// only delays the error (the registry is down, or the URL, `plainHttp` or the TLS settings are wrong).
-const isMisaddressed = (e: RegistryError.RegistryError): boolean =>
-  e._tag === "TransportError" && e.kind !== undefined && (
-    e.kind === "ConnectionRefused" || e.kind === "NameNotResolved" || e.kind === "PlainHttpOnTls" ||
-    e.kind === "TlsOnPlainHttp" || e.kind.startsWith("Tls") ||
-    (e.kind === "ClosedBeforeAnswer" && e.url !== undefined && e.url.startsWith("http:"))
-  )
-
-// What https servers answer to plain http on their TLS port (Go's net/http, which the distribution registry
-// uses; nginx).
-const httpsOnlyAnswer = /http request to an https server|plain http request was sent to https port/i
-
-const speaksOnlyHttps = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<boolean> =>
-  response.status !== 400 || !response.request.url.startsWith("http:")
-    ? Effect.succeed(false)
-    : Request.readBounded(response, 4096).pipe(
-      Effect.map(({ bytes }) => httpsOnlyAnswer.test(new TextDecoder().decode(bytes))),
-      Effect.orElseSucceed(() => false)
-    )
-
-const Catalog = Schema.Struct({ repositories: Schema.NullishOr(Schema.Array(Schema.String)) })
-const TagList = Schema.Struct({ tags: Schema.NullishOr(Schema.Array(Schema.String)) })
-const decodeCatalog = FastDecode.decode(Catalog)
-const decodeTagList = FastDecode.decode(TagList)
-
-// Collects a listing, failing once it holds more than `maxItems` names.
-const collectAtMost = <E, R>(
-  stream: Stream.Stream<string, E, R>,
-  maxItems: number,
-  what: string,
-  ctx: Request.ErrorContext
-): Effect.Effect<ReadonlyArray<string>, E | RegistryError.UnexpectedResponse, R> =>
-  Effect.flatMap(
-    Stream.runCollect(Number.isFinite(maxItems) ? Stream.take(stream, maxItems + 1) : stream),
-    (all) =>
-      all.length > maxItems
-        ? Effect.fail(
-          new RegistryError.UnexpectedResponse({
-            ...ctx,
-            reason: "TooLarge",
-            detail: `more than ${maxItems} ${what} (the maxItems option); raise it, or go through them with the ` +
-              `${what === "tags" ? "tagsStream" : "repositoriesStream"} variant, which holds one page at a time`
-          })
-        )
-        : Effect.succeed(Chunk.toReadonlyArray(all))
-  )
 
 /**
  * Builds the client and pings the registry.
@@ -873,436 +348,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     maxUploadRestarts: options.maxUploadRestarts ?? 10,
     bodyTimeout: Duration.decode(options.bodyTimeout ?? Request.DefaultBodyTimeout)
   }
-  const scopes = AuthService.scopes
-
-  // The first contact: a registry that is not there, or is addressed the wrong way, is not asked again.
-  const pingRetry = env.retry.pipe(Schedule.whileInput((e: RegistryError.RegistryError) => !isMisaddressed(e)))
-
-  const ping = Effect.fn("RegistryClient.ping")(function*() {
-    const url = `${baseUrl}/v2/`
-    const ctx: Request.ErrorContext = {}
-    const response = yield* Request.send(env, HttpClientRequest.get(url), [], ctx).pipe(
-      Effect.flatMap((res) =>
-        res.status === 200 || res.status === 401 || res.status >= 500
-          ? Request.expect(env, res, [200], ctx, { scopes: [] })
-          : Effect.flatMap(speaksOnlyHttps(res), (httpsOnly) =>
-            Effect.fail(
-              httpsOnly
-                ? new RegistryError.TransportError({
-                  request: Request.describeRequest("GET", url),
-                  url: Request.safeUrl(url),
-                  status: res.status,
-                  reason: "Transport",
-                  kind: "TlsOnPlainHttp"
-                })
-                : new RegistryError.UnexpectedResponse({
-                  request: Request.describeRequest("GET", url),
-                  status: res.status,
-                  reason: "NotRegistry",
-                  detail: `${url} answered ${res.status}`
-                })
-            ))
-      ),
-      Effect.retry(pingRetry)
-    )
-    void response
-  }, (effect) => Effect.mapError(effect, toPingError))
-
-  // A bound that is not a number of items is taken as the default one, never as no bound.
-  const maxItemsOf = (options: ListOptions | undefined): number => {
-    const n = options?.maxItems ?? DefaultMaxItems
-    return Number.isNaN(n) ? DefaultMaxItems : Math.max(0, Math.floor(n))
-  }
-
-  const list = <A>(
-    path: string,
-    scope: string,
-    ctx: Request.ErrorContext,
-    decode: (u: unknown) => Option.Option<ReadonlyArray<A>>,
-    options: ListOptions | undefined
-  ): Stream.Stream<A, ResponseError> => {
-    const first = new URL(`${baseUrl}${path}`)
-    if (options?.n !== undefined) first.searchParams.set("n", String(options.n))
-    return Pagination.paginate({
-      registry: baseUrl,
-      first: first.toString(),
-      maxPages: env.maxPages,
-      context: ctx,
-      fetchPage: (url): Effect.Effect<Pagination.Page<A>, ResponseError> =>
-        Effect.gen(function*() {
-          const response = yield* Request.call(env, {
-            request: HttpClientRequest.get(url).pipe(HttpClientRequest.acceptJson),
-            scopes: [scope],
-            context: ctx,
-            ok: [200],
-            retry: false
-          })
-          const fields = { ...ctx, request: Request.describeRequest("GET", url), status: 200 }
-          const body = yield* Request.readBounded(response, 16 * 1024 * 1024, env.bodyTimeout).pipe(
-            Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
-          )
-          if (body.truncated) return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "TooLarge" })
-          const json = Json.parse(body.bytes, 8)
-          const items = Either.isRight(json) ? decode(json.right) : Option.none()
-          if (Option.isNone(items)) {
-            return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "Body", detail: "not a listing" })
-          }
-          return { items: items.value, next: LinkHeader.nextLink(response.headers["link"], url) }
-        }).pipe((self) => Effect.retry(self, env.retry))
-    })
-  }
-
-  const repositoriesStream = (options?: ListOptions): Stream.Stream<string, CatalogError> =>
-    list(
-      "/v2/_catalog",
-      scopes.catalog,
-      {},
-      (u) => Option.map(Either.getRight(decodeCatalog(u)), (c) => c.repositories ?? []),
-      options
-    ).pipe(Stream.mapError(toCatalogError), Stream.withSpan("RegistryClient.repositoriesStream"))
-
-  const repositories = Effect.fn("RegistryClient.repositories")(function*(options?: ListOptions) {
-    return yield* collectAtMost(repositoriesStream(options), maxItemsOf(options), "repositories", {})
-  })
-
-  const tagsStream = (repository: string, options?: ListOptions): Stream.Stream<string, TagsError> =>
-    Stream.unwrap(Effect.map(Reference.repository(repository), (repo) =>
-      list(
-        `/v2/${repo}/tags/list`,
-        scopes.pull(repo),
-        { repository: repo },
-        (u) => Option.map(Either.getRight(decodeTagList(u)), (t) => t.tags ?? []),
-        options
-      ))).pipe(
-        Stream.mapError(toTagsError),
-        Stream.withSpan("RegistryClient.tagsStream", { attributes: { repository } })
-      )
-
-  const tags = Effect.fn("RegistryClient.tags")(function*(repository: string, options?: ListOptions) {
-    yield* Effect.annotateCurrentSpan({ repository })
-    return yield* collectAtMost(tagsStream(repository, options), maxItemsOf(options), "tags", { repository })
-  })
-
-  const validRef = (repository: string, reference: string) =>
-    Effect.all({ repo: Reference.repository(repository), ref: Reference.tagOrDigest(reference) })
-
-  const getManifest = Effect.fn("RegistryClient.getManifest")(
-    function*(repository: string, reference: string, options?: GetManifestOptions) {
-      yield* Effect.annotateCurrentSpan({ repository, reference })
-      const { ref, repo } = yield* validRef(repository, reference)
-      return yield* ManifestOps.getManifest(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
-        scopes.pull(repo)
-      ])
-    },
-    (effect) => Effect.mapError(effect, toGetManifestError)
-  )
-  const manifest = Effect.fn("RegistryClient.manifest")(function*(repository: string, reference: string) {
-    yield* Effect.annotateCurrentSpan({ repository, reference })
-    const { ref, repo } = yield* validRef(repository, reference)
-    return yield* ManifestOps.getManifest(env, repo, ref, MediaType.AcceptSchema1, [scopes.pull(repo)])
-  }, (effect) => Effect.mapError(effect, toGetManifestError))
-  const manifestV2 = Effect.fn("RegistryClient.manifestV2")(function*(repository: string, reference: string) {
-    yield* Effect.annotateCurrentSpan({ repository, reference })
-    const { ref, repo } = yield* validRef(repository, reference)
-    return yield* ManifestOps.getManifest(env, repo, ref, MediaType.AcceptSchema2, [scopes.pull(repo)])
-  }, (effect) => Effect.mapError(effect, toGetManifestError))
-  const manifestDigest = Effect.fn("RegistryClient.manifestDigest")(
-    function*(repository: string, reference: string, options?: GetManifestOptions) {
-      yield* Effect.annotateCurrentSpan({ repository, reference })
-      const { ref, repo } = yield* validRef(repository, reference)
-      const digest = yield* ManifestOps.manifestDigest(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
-        scopes.pull(repo)
-      ])
-      yield* Effect.annotateCurrentSpan({ digest })
-      return digest
-    },
-    (effect) => Effect.mapError(effect, toGetManifestError)
-  )
-
-  const putManifest = Effect.fn("RegistryClient.putManifest")(
-    function*(repository: string, reference: string, input: ManifestInput) {
-      yield* Effect.annotateCurrentSpan({ repository, reference })
-      const { ref, repo } = yield* validRef(repository, reference)
-      if (input.bytes.length > env.maxManifestSize) {
-        return yield* new RegistryError.ManifestInvalid({
-          repository: repo,
-          reference,
-          reason: "TooLarge",
-          detail: `${input.bytes.length} bytes, the limit is ${env.maxManifestSize}`
-        })
-      }
-      const decoded: Option.Option<Manifest.Any> = "kind" in input
-        ? Option.some(input)
-        : yield* Effect.option(Manifest.decode(input.bytes, {
-          contentType: input.mediaType,
-          maxSize: env.maxManifestSize
-        }))
-      const digest = "kind" in input ? input.digest : yield* Manifest.digestOf(input.bytes, input.mediaType)
-      yield* Effect.annotateCurrentSpan({ digest })
-      const pushScopes = [scopes.push(repo)]
-      const result = yield* ManifestOps.putManifest(
-        env,
-        repo,
-        ref,
-        {
-          bytes: input.bytes,
-          mediaType: input.mediaType
-        },
-        digest,
-        pushScopes
-      )
-      const subject = Option.flatMap(decoded, Manifest.subject)
-      if (Option.isSome(subject) && !result.subjectHeader && Option.isSome(decoded)) {
-        const m = decoded.value
-        const annotations = m.kind === "oci" || m.kind === "index" ? m.manifest.annotations : undefined
-        const artifactType = Option.getOrUndefined(Manifest.artifactType(m))
-        const entry: Descriptor.Descriptor = {
-          mediaType: m.mediaType,
-          digest: result.digest,
-          size: m.bytes.length,
-          ...(artifactType !== undefined ? { artifactType } : {}),
-          ...(annotations !== undefined ? { annotations } : {})
-        }
-        yield* ReferrersOps.addToFallback(env, repo, subject.value.digest, entry, pushScopes)
-      }
-      return result.digest
-    },
-    (effect) => Effect.mapError(effect, toPutManifestError)
-  )
-
-  const deleteManifest = Effect.fn("RegistryClient.deleteManifest")(function*(repository: string, digest: string) {
-    yield* Effect.annotateCurrentSpan({ repository, digest })
-    const repo = yield* Reference.repository(repository)
-    const d = yield* Digest.parse(digest)
-    yield* Request.call(env, {
-      request: HttpClientRequest.del(ManifestOps.manifestUrl(env, repo, d)),
-      scopes: [scopes.delete(repo)],
-      context: { repository: repo, digest: d, reference: d },
-      ok: [200, 202, 204],
-      retry: true,
-      notFound: (fields) => new RegistryError.ManifestUnknown(fields)
-    })
-  }, (effect) => Effect.mapError(effect, toDeleteManifestError))
-
-  const validBlob = (repository: string, digest: string) =>
-    Effect.all({ repo: Reference.repository(repository), d: Digest.parse(digest) })
-
-  const downloadBlob = (
-    repository: string,
-    digest: string,
-    options?: DownloadOptions
-  ): Stream.Stream<Uint8Array, DownloadBlobError> =>
-    Stream.unwrap(
-      Effect.map(validBlob(repository, digest), ({ d, repo }) =>
-        DownloadOps.download(env, repo, d, [scopes.pull(repo)], options))
-    ).pipe(
-      Stream.mapError(toDownloadBlobError),
-      Stream.withSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } })
-    )
-
-  const hasBlob = Effect.fn("RegistryClient.hasBlob")(function*(repository: string, digest: string) {
-    yield* Effect.annotateCurrentSpan({ repository, digest })
-    const { d, repo } = yield* validBlob(repository, digest)
-    const found = yield* UploadOps.headBlob(env, repo, d, [scopes.pull(repo)])
-    return Option.isSome(found)
-  }, (effect) => Effect.mapError(effect, toHasBlobError))
-
-  const blobMetadata = Effect.fn("RegistryClient.blobMetadata")(function*(repository: string, digest: string) {
-    yield* Effect.annotateCurrentSpan({ repository, digest })
-    const { d, repo } = yield* validBlob(repository, digest)
-    const ctx = { repository: repo, digest: d }
-    const url = UploadOps.blobUrl(env, repo, d)
-    const raw = yield* DownloadOps.sendFollowingRedirects(env, HttpClientRequest.head(url), [scopes.pull(repo)], ctx)
-      .pipe(
-        Effect.flatMap((res) =>
-          Request.expect(env, res, [200], ctx, {
-            scopes: [scopes.pull(repo)],
-            notFound: (fields) => new RegistryError.BlobUnknown(fields)
-          })
-        ),
-        Effect.retry(env.retry)
-      )
-    const size = Range.parseLength(raw.headers["content-length"])
-    if (Option.isNone(size)) {
-      return yield* new RegistryError.UnexpectedResponse({
-        ...ctx,
-        request: Request.describeRequest("HEAD", url),
-        status: raw.status,
-        reason: "Header",
-        detail: "no Content-Length on the blob HEAD"
-      })
-    }
-    const announced = raw.headers["docker-content-digest"]?.trim()
-    const mediaType = raw.headers["content-type"]
-    return {
-      digest: announced !== undefined && Digest.isDigest(announced) ? announced : d,
-      size: size.value,
-      mediaType: mediaType !== undefined ? MediaType.normalize(mediaType) : "application/octet-stream"
-    }
-  }, (effect) => Effect.mapError(effect, toBlobMetadataError))
-
-  // Checked before any request: a size or chunk size that no upload can honour would open a session for nothing.
-  const validUploadOptions = (options: UploadOptions | undefined, repository: string, digest: Digest.Digest) => {
-    const refuse = (detail: string) => Effect.fail(new RegistryError.BlobUploadInvalid({ repository, digest, detail }))
-    const size = options?.size
-    if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) {
-      return refuse(
-        `size must be a non-negative integer number of bytes, got ${String(size)}; leave it out when unknown`
-      )
-    }
-    const chunkSize = options?.chunkSize
-    if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) {
-      return refuse(`chunkSize must be a positive integer number of bytes, got ${String(chunkSize)}`)
-    }
-    return Effect.void
-  }
-
-  const toSource = <E, R>(
-    source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>
-  ): BlobSource.BlobSource<E, R> => Stream.StreamTypeId in source ? BlobSource.oneShot(source) : source
-
-  const uploadBlob = <E = never, R = never>(
-    repository: string,
-    digest: string,
-    source: BlobSource.BlobSource<E, R> | Stream.Stream<Uint8Array, E, R>,
-    options?: UploadOptions
-  ): Effect.Effect<UploadResult, UploadBlobError | E, R> =>
-    Effect.gen(function*() {
-      yield* Effect.annotateCurrentSpan({ repository, digest })
-      const { d, repo } = yield* validBlob(repository, digest)
-      yield* validUploadOptions(options, repo, d)
-      return yield* UploadOps.upload(env, repo, d, markSource(toSource(source)), options, [scopes.push(repo)])
-    }).pipe(
-      Effect.mapError(toUploadFailure<E>),
-      Effect.withSpan("RegistryClient.uploadBlob", { attributes: { repository, digest } })
-    )
-
-  const mountBlob = <E = never, R = never>(
-    repository: string,
-    digest: string,
-    fromRepository: string,
-    options?: MountOptions<E, R>
-  ): Effect.Effect<UploadResult, MountBlobError | E, R> =>
-    Effect.gen(function*() {
-      const { d, repo } = yield* validBlob(repository, digest)
-      yield* validUploadOptions(options, repo, d)
-      const source = options?.source !== undefined ? markSource(options.source) : undefined
-      const from = yield* Reference.repository(fromRepository)
-      const mountScopes = scopes.mount(repo, from)
-      const ctx = { repository: repo, digest: d }
-      const attempt = yield* Effect.either(UploadOps.mount(env, repo, d, from, mountScopes))
-      if (Either.isRight(attempt) && attempt.right.mounted) {
-        return { digest: d, size: options?.size, skipped: false, mounted: true }
-      }
-      if (Either.isLeft(attempt)) {
-        const e = attempt.left
-        const refused = e._tag === "Unauthorized" || e._tag === "Denied"
-        if (!refused || source === undefined) return yield* Effect.fail(e)
-        return yield* UploadOps.upload(env, repo, d, source, options, [scopes.push(repo)])
-      }
-      const session = attempt.right.session
-      if (source === undefined) {
-        if (session !== undefined) yield* UploadOps.cancelQuietly(env, session.location, mountScopes, ctx)
-        return { digest: d, size: undefined, skipped: false, mounted: false }
-      }
-      return yield* UploadOps.upload(env, repo, d, source, options, [scopes.push(repo)], session)
-    }).pipe(
-      Effect.mapError(toUploadFailure<E>),
-      Effect.withSpan("RegistryClient.mountBlob", { attributes: { repository, digest, fromRepository } })
-    )
-
-  const deleteBlob = Effect.fn("RegistryClient.deleteBlob")(function*(repository: string, digest: string) {
-    yield* Effect.annotateCurrentSpan({ repository, digest })
-    const { d, repo } = yield* validBlob(repository, digest)
-    yield* Request.call(env, {
-      request: HttpClientRequest.del(UploadOps.blobUrl(env, repo, d)),
-      scopes: [scopes.delete(repo)],
-      context: { repository: repo, digest: d },
-      ok: [200, 202, 204],
-      retry: true,
-      notFound: (fields) => new RegistryError.BlobUnknown(fields)
-    })
-  }, (effect) => Effect.mapError(effect, toDeleteBlobError))
-
-  // An upload URL: resolved against the registry; the repository read from its path for the scopes.
-  const uploadLocation = (location: string) =>
-    Effect.gen(function*() {
-      const url = yield* Request.followLocation(env, location, `${baseUrl}/v2/`, {})
-      const path = Either.getOrElse(Either.try(() => new URL(url).pathname), () => "")
-      const match = /\/v2\/(.+)\/blobs\/uploads\/[^/]*$/.exec(path)
-      const repository = match !== null ? match[1] : undefined
-      return { url, repository, scopes: repository !== undefined ? [scopes.push(repository)] : [] }
-    })
-
-  const cancelUpload = Effect.fn("RegistryClient.cancelUpload")(function*(location: string) {
-    const at = yield* uploadLocation(location)
-    yield* Effect.annotateCurrentSpan({ repository: at.repository ?? "" })
-    yield* Request.call(env, {
-      request: HttpClientRequest.del(at.url),
-      scopes: at.scopes,
-      context: { repository: at.repository },
-      ok: [200, 202, 204],
-      notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
-    })
-  }, (effect) => Effect.mapError(effect, toUploadSessionError))
-
-  const uploadStatus = Effect.fn("RegistryClient.uploadStatus")(function*(location: string) {
-    const at = yield* uploadLocation(location)
-    yield* Effect.annotateCurrentSpan({ repository: at.repository ?? "" })
-    const response = yield* Request.call(env, {
-      request: HttpClientRequest.get(at.url),
-      scopes: at.scopes,
-      context: { repository: at.repository },
-      ok: [200, 204],
-      notFound: (fields) => new RegistryError.BlobUploadUnknown(fields)
-    })
-    const next = response.headers["location"] !== undefined
-      ? yield* Request.followLocation(env, response.headers["location"], at.url, { repository: at.repository })
-      : at.url
-    const offset = Range.uploadedBytes(response.headers["range"])
-    if (Option.isNone(offset)) {
-      return yield* new RegistryError.UnexpectedResponse({
-        repository: at.repository,
-        request: Request.describeRequest("GET", at.url),
-        status: response.status,
-        reason: "Header",
-        detail: "missing or malformed Range on the upload status"
-      })
-    }
-    return { location: next, offset: offset.value }
-  }, (effect) => Effect.mapError(effect, toUploadSessionError))
-
-  const referrers = Effect.fn("RegistryClient.referrers")(
-    function*(repository: string, digest: string, options?: { readonly artifactType?: string | undefined }) {
-      yield* Effect.annotateCurrentSpan({ repository, digest })
-      const { d, repo } = yield* validBlob(repository, digest)
-      return yield* ReferrersOps.referrers(env, repo, d, options?.artifactType, [scopes.pull(repo)])
-    },
-    (effect) => Effect.mapError(effect, toReferrersError)
-  )
-
+  const { ping } = Ping.make(env)
   const client = RegistryClient.of({
     url: baseUrl,
     ping,
-    repositories,
-    repositoriesStream,
-    tags,
-    tagsStream,
-    manifest,
-    manifestV2,
-    getManifest,
-    manifestDigest,
-    putManifest,
-    deleteManifest,
-    downloadBlob,
-    hasBlob,
-    blobMetadata,
-    uploadBlob,
-    mountBlob,
-    deleteBlob,
-    cancelUpload,
-    uploadStatus,
-    referrers
+    ...Listing.make(env),
+    ...GetManifest.make(env),
+    ...PutManifest.make(env),
+    ...Download.make(env),
+    ...Blobs.make(env),
+    ...UploadBlob.make(env),
+    ...Mount.make(env),
+    ...Sessions.make(env),
+    ...Referrers.make(env)
   })
   yield* ping()
   return client
@@ -1324,5 +382,5 @@ export const make = Effect.fnUntraced(function*(options: Options) {
  */
 export const layer = (
   options: Options
-): Layer.Layer<RegistryClient, PingError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
+): Layer.Layer<RegistryClient, Errors.PingError, HttpClient.HttpClient | AuthService.AuthService | Hash.Hash> =>
   Layer.effect(RegistryClient, make(options))

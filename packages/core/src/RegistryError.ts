@@ -621,27 +621,36 @@ export type RegistryError =
  * @since 0.1.0
  * @category errors
  */
-export type ResponseError =
-  | Unauthorized
-  | Denied
-  | ManifestUnknown
-  | BlobUnknown
-  | NameUnknown
-  | NameInvalid
-  | TagInvalid
-  | DigestInvalid
-  | ManifestInvalid
-  | ManifestBlobUnknown
-  | ManifestUnverified
-  | BlobUploadUnknown
-  | BlobUploadInvalid
-  | RangeInvalid
-  | Unsupported
-  | TooManyRequests
-  | PaginationNumberInvalid
-  | RegistryUnavailable
-  | TransportError
-  | UnexpectedResponse
+export const ResponseErrorTags = [
+  "Unauthorized",
+  "Denied",
+  "ManifestUnknown",
+  "BlobUnknown",
+  "NameUnknown",
+  "NameInvalid",
+  "TagInvalid",
+  "DigestInvalid",
+  "ManifestInvalid",
+  "ManifestBlobUnknown",
+  "ManifestUnverified",
+  "BlobUploadUnknown",
+  "BlobUploadInvalid",
+  "RangeInvalid",
+  "Unsupported",
+  "TooManyRequests",
+  "PaginationNumberInvalid",
+  "RegistryUnavailable",
+  "TransportError",
+  "UnexpectedResponse"
+] as const
+
+/**
+ * The union of {@link ResponseErrorTags}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ResponseError = ByTag<typeof ResponseErrorTags[number]>
 
 /**
  * @since 0.1.0

@@ -7,8 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
-import * as LinkHeader from "../src/internal/linkHeader.js"
-import * as Range from "../src/internal/range.js"
+import * as LinkHeader from "../src/internal/http/linkHeader.js"
+import * as Range from "../src/internal/http/range.js"
 
 const Runs = { timeout: 180_000, fastCheck: { numRuns: 10_000 } }
 

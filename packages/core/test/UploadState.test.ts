@@ -1,9 +1,9 @@
-// The pure transitions of the upload state machine (src/internal/uploadState.ts).
+// The pure transitions of the upload state machine (src/internal/ops/uploadState.ts).
 import * as RegistryError from "@effect-registry/core/RegistryError"
 import { assert, describe, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
-import * as UploadState from "../src/internal/uploadState.js"
+import * as UploadState from "../src/internal/ops/uploadState.js"
 
 const { Step } = UploadState
 const chunk = { start: 1000, end: 2000 }

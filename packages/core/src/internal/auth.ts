@@ -7,7 +7,7 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Encoding from "effect/Encoding"
 import * as Redacted from "effect/Redacted"
-import * as Request from "./request.js"
+import * as Request from "./http/errors.js"
 
 /**
  * Canonical, merged scope list: every argument may hold several

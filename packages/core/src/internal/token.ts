@@ -23,12 +23,10 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import * as BlobSource from "../BlobSource.js"
 import type * as Credentials from "../Credentials.js"
 import * as RegistryError from "../RegistryError.js"
 import * as Auth from "./auth.js"
-import * as Request from "./request.js"
+import * as Request from "./http/index.js"
 
 /** @internal */
 export type TokenError = RegistryError.Unauthorized | RegistryError.TransportError | RegistryError.UnexpectedResponse
@@ -183,29 +181,15 @@ const describeTokenRequest = (method: string, realm: URL) => Request.describeReq
 const fromHttpClientError = (
   error: HttpClientError.HttpClientError,
   request: string
-): RegistryError.TransportError | RegistryError.UnexpectedResponse => {
-  if (error._tag === "ResponseError") {
-    return new RegistryError.UnexpectedResponse({
+): RegistryError.TransportError | RegistryError.UnexpectedResponse =>
+  error._tag === "ResponseError"
+    ? new RegistryError.UnexpectedResponse({
       reason: error.reason === "StatusCode" ? "Status" : "Body",
       request,
       status: error.response.status,
       detail: "the token server's answer could not be read"
     })
-  }
-  const fields = Request.transportFields(error)
-  return new RegistryError.TransportError({
-    ...fields,
-    reason: fields.kind === "TimedOut"
-      ? "Timeout"
-      : error.reason === "InvalidUrl"
-      ? "InvalidUrl"
-      : error.reason === "Encode"
-      ? "Encode"
-      : "Transport",
-    request,
-    detail: "the token request failed"
-  })
-}
+    : Request.fromHttpClientError(error, {}, { request, detail: "the token request failed" })
 
 const tooLarge = (request: string, status: number) =>
   new RegistryError.UnexpectedResponse({
@@ -228,15 +212,10 @@ export const readBounded = (
   request: string,
   limit: number = MaxBody
 ): Effect.Effect<Uint8Array, RegistryError.TransportError | RegistryError.UnexpectedResponse> =>
-  BlobSource.collectBytesAtMost(
-    response.stream.pipe(
-      Stream.catchAll((e) =>
-        e._tag === "ResponseError" && e.reason === "EmptyBody"
-          ? Stream.empty
-          : Stream.fail(fromHttpClientError(e, request))
-      )
-    ),
+  Request.readAtMost(
+    response,
     limit,
+    (e): RegistryError.TransportError | RegistryError.UnexpectedResponse => fromHttpClientError(e, request),
     () => tooLarge(request, response.status)
   )
 

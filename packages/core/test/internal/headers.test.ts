@@ -5,8 +5,8 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as LinkHeader from "../../src/internal/linkHeader.js"
-import * as Range from "../../src/internal/range.js"
+import * as LinkHeader from "../../src/internal/http/linkHeader.js"
+import * as Range from "../../src/internal/http/range.js"
 
 describe("Link header", () => {
   it("resolves relative and absolute next links", () => {

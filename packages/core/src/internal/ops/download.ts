@@ -9,11 +9,20 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Digest from "../Digest.js"
-import * as Hash from "../Hash.js"
-import * as RegistryError from "../RegistryError.js"
-import * as Range from "./range.js"
-import * as Request from "./request.js"
+import * as AuthService from "../../AuthService.js"
+import type * as Digest from "../../Digest.js"
+import * as Hash from "../../Hash.js"
+import * as RegistryClientError from "../../RegistryClientError.js"
+import type { BlobError, DownloadBlobError } from "../../RegistryClientError.js"
+import type { DownloadOptions } from "../../RegistryClientTypes.js"
+import * as RegistryError from "../../RegistryError.js"
+import * as ErrorUnion from "../errorUnion.js"
+import * as Request from "../http/index.js"
+import * as Range from "../http/range.js"
+import { validBlob } from "./validate.js"
+
+const scopes = AuthService.scopes
+const toDownloadBlobError = ErrorUnion.narrow(RegistryClientError.DownloadBlobErrorTags)
 
 const redirectStatus = new Set([301, 302, 303, 307, 308])
 
@@ -70,19 +79,12 @@ export const sendFollowingRedirects = (
     return response
   })
 
-/** @since 0.1.0 */
-export interface DownloadOptions {
-  /** Read only the bytes `start..end` (inclusive; `end` absent: to the end). Not verified. */
-  readonly range?: { readonly start: number; readonly end?: number | undefined } | undefined
-  /** Start reading at this offset (resume a partial download). Not verified. */
-  readonly offset?: number | undefined
-}
-
-/** @since 0.1.0 */
-export type DownloadError =
-  | Request.ResponseFailure
-  | RegistryError.DigestMismatch
-  | RegistryError.SizeMismatch
+/**
+ * What a blob read can fail with.
+ *
+ * @since 0.1.0
+ */
+export type DownloadError = BlobError
 
 /**
  * The bytes of a blob as a stream, never held in memory. Whole reads are
@@ -218,3 +220,23 @@ export const takeBytes =
         })
       )
     })
+
+/**
+ * The `downloadBlob` operation of a client.
+ *
+ * @since 0.1.0
+ */
+export const make = (env: Request.OpsEnv) => {
+  const downloadBlob = (
+    repository: string,
+    digest: string,
+    options?: DownloadOptions
+  ): Stream.Stream<Uint8Array, DownloadBlobError> =>
+    Stream.unwrap(
+      Effect.map(validBlob(repository, digest), ({ d, repo }) => download(env, repo, d, [scopes.pull(repo)], options))
+    ).pipe(
+      Stream.mapError(toDownloadBlobError),
+      Stream.withSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } })
+    )
+  return { downloadBlob }
+}

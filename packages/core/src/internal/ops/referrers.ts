@@ -7,15 +7,23 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as Descriptor from "../Descriptor.js"
-import * as Digest from "../Digest.js"
-import * as Manifest from "../Manifest.js"
-import * as MediaType from "../MediaType.js"
-import * as RegistryError from "../RegistryError.js"
-import * as LinkHeader from "./linkHeader.js"
-import * as ManifestOps from "./manifestOps.js"
-import * as Pagination from "./pagination.js"
-import * as Request from "./request.js"
+import * as AuthService from "../../AuthService.js"
+import type * as Descriptor from "../../Descriptor.js"
+import * as Digest from "../../Digest.js"
+import * as Manifest from "../../Manifest.js"
+import * as MediaType from "../../MediaType.js"
+import * as RegistryClientError from "../../RegistryClientError.js"
+import type { ManifestError } from "../../RegistryClientError.js"
+import * as RegistryError from "../../RegistryError.js"
+import * as ErrorUnion from "../errorUnion.js"
+import * as Request from "../http/index.js"
+import * as LinkHeader from "../http/linkHeader.js"
+import * as Pagination from "../http/pagination.js"
+import * as ManifestOps from "./manifests.js"
+import { validBlob } from "./validate.js"
+
+const scopes = AuthService.scopes
+const toReferrersError = ErrorUnion.narrow(RegistryClientError.ReferrersErrorTags)
 
 /**
  * The fallback tag of a subject: `sha256-<hex>`.
@@ -49,8 +57,12 @@ const decodeIndex = (
 const matches = (artifactType: string | undefined) => (d: Descriptor.Descriptor): boolean =>
   artifactType === undefined || d.artifactType === artifactType
 
-/** @since 0.1.0 */
-export type ReferrersError = Request.ResponseFailure | RegistryError.DigestMismatch | RegistryError.ManifestInvalid
+/**
+ * What the referrers API and its fallback index can fail with.
+ *
+ * @since 0.1.0
+ */
+export type ReferrersError = ManifestError
 
 /**
  * The referrers of `subject`: the referrers API, or the fallback index when the
@@ -81,9 +93,7 @@ export const referrers = (
         request: Request.describeRequest("GET", url),
         status: response.status
       }
-      const body = yield* Request.readBounded(response, env.maxManifestSize, env.bodyTimeout).pipe(
-        Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
-      )
+      const body = yield* Request.readBody(response, env.maxManifestSize, env.bodyTimeout, ctx)
       if (body.truncated) {
         return yield* new RegistryError.UnexpectedResponse({ ...fields, reason: "TooLarge" })
       }
@@ -177,3 +187,20 @@ export const addToFallback = (
       scopes
     )
   })
+
+/**
+ * The `referrers` operation of a client.
+ *
+ * @since 0.1.0
+ */
+export const make = (env: Request.OpsEnv) => {
+  const referrersOp = Effect.fn("RegistryClient.referrers")(
+    function*(repository: string, digest: string, options?: { readonly artifactType?: string | undefined }) {
+      yield* Effect.annotateCurrentSpan({ repository, digest })
+      const { d, repo } = yield* validBlob(repository, digest)
+      return yield* referrers(env, repo, d, options?.artifactType, [scopes.pull(repo)])
+    },
+    (effect) => Effect.mapError(effect, toReferrersError)
+  )
+  return { referrers: referrersOp }
+}

@@ -7,8 +7,9 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as RegistryError from "../RegistryError.js"
-import { type ErrorContext, sameRegistry } from "./request.js"
+import * as RegistryError from "../../RegistryError.js"
+import type { ErrorContext } from "./errors.js"
+import { sameRegistry } from "./location.js"
 
 /** @since 0.1.0 */
 export interface Page<A> {

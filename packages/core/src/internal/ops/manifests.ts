@@ -6,12 +6,13 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Digest from "../Digest.js"
-import * as Manifest from "../Manifest.js"
-import * as MediaType from "../MediaType.js"
-import * as RegistryError from "../RegistryError.js"
-import * as Range from "./range.js"
-import * as Request from "./request.js"
+import * as Digest from "../../Digest.js"
+import * as Manifest from "../../Manifest.js"
+import * as MediaType from "../../MediaType.js"
+import type { ManifestError } from "../../RegistryClientError.js"
+import * as RegistryError from "../../RegistryError.js"
+import * as Request from "../http/index.js"
+import * as Range from "../http/range.js"
 
 /**
  * A validated tag or digest.
@@ -58,11 +59,12 @@ const headerDigest = (
   )
 }
 
-/** @since 0.1.0 */
-export type GetError =
-  | Request.ResponseFailure
-  | RegistryError.DigestMismatch
-  | RegistryError.ManifestInvalid
+/**
+ * What a manifest read can fail with.
+ *
+ * @since 0.1.0
+ */
+export type GetError = ManifestError
 
 /**
  * GET a manifest with the given Accept list; read its body once, bounded; decode;
@@ -99,9 +101,7 @@ export const getManifest = (
         detail: `${length.value} bytes, the limit is ${env.maxManifestSize}`
       })
     }
-    const body = yield* Request.readBounded(response, env.maxManifestSize, env.bodyTimeout).pipe(
-      Effect.mapError((e) => Request.fromHttpClientError(e, ctx))
-    )
+    const body = yield* Request.readBody(response, env.maxManifestSize, env.bodyTimeout, ctx)
     if (body.truncated) {
       return yield* new RegistryError.ManifestInvalid({
         ...fields(200),

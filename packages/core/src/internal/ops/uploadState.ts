@@ -35,8 +35,8 @@
  */
 import * as Data from "effect/Data"
 import * as Option from "effect/Option"
-import type * as RegistryError from "../RegistryError.js"
-import * as RetryPolicy from "../RetryPolicy.js"
+import type * as RegistryError from "../../RegistryError.js"
+import * as RetryPolicy from "../../RetryPolicy.js"
 
 /**
  * How the bytes of an upload are sent in a session.
