@@ -25,7 +25,8 @@ export default tseslint.config(
       "**/.tsbuildinfo/**",
       "docs/**",
       "bench/.data/**",
-      "**/.docs-check/**"
+      "**/.docs-check/**",
+      "**/.examples-check/**"
     ]
   },
   js.configs.recommended,

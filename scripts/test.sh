@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then builds, lints, type-checks and runs
-# every test (unit tests, and integration tests against real docker-registry processes).
+# every test (unit tests, integration tests against real docker-registry processes, and the published
+# packages packed, installed with npm in a scratch project and type-checked: that needs the npm registry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/ensure.sh
@@ -12,6 +13,8 @@ ensure_system_tools docker-registry:docker-registry skopeo:skopeo openssl:openss
 
 echo "==> pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3
+echo "==> standalone (no test, benchmark, example or script reads outside the repository)"
+node scripts/check-standalone.mjs
 echo "==> build"
 pnpm run build
 echo "==> lint"

@@ -52,7 +52,7 @@ import * as RetryPolicy from "./RetryPolicy.js"
  * @since 0.1.0
  * @category errors
  */
-export type ResponseError = Request.ResponseFailure
+export type ResponseError = RegistryError.ResponseError
 
 /**
  * A wide union covering the manifest operations; prefer the per-operation unions.

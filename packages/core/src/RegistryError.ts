@@ -6,12 +6,22 @@
  * entries when it sent any. The `message` is built from those fields and never
  * contains credentials or tokens.
  *
+ * Every class is declared once, as `class X extends RegistryErrorBase("X", headline) {}`:
+ * the base sets `_tag`, the `TypeId` brand, and a `message` getter made of the class's
+ * headline and the fields (`internal/errorText.ts`). It is built on `Data.TaggedError`, not
+ * `Schema.TaggedError`: the errors hold non-serializable values (a `cause` from the platform,
+ * a `Duration`), construction must not validate (and so cannot fail) on the error path, and
+ * the shape of an error when logged (`util.inspect`, `JSON.stringify`) stays the plain fields.
+ *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { describe, FieldLimit, printable as printableText } from "./internal/errorText.js"
+import * as transport from "./internal/transportKind.js"
 
 /**
  * @since 0.1.0
@@ -84,34 +94,35 @@ export interface Context {
   readonly cause?: unknown
 }
 
-// What a message shows of each field: enough to act on, never a whole hostile input.
-const FieldLimit = 256
-const DetailLimit = 2048
-const EntriesShown = 5
+/** What `RegistryErrorBase` returns: the class of the errors tagged `Tag` with the fields `A`. */
+type RegistryErrorClass<Tag extends string, A extends Context> = new(
+  args: { readonly [P in keyof A as P extends "_tag" ? never : P]: A[P] }
+) => Cause.YieldableError & { readonly _tag: Tag; readonly [TypeId]: TypeId } & Readonly<A>
 
-const describe = (headline: string, self: Context): string => {
-  const parts: Array<string> = [headline]
-  const where: Array<string> = []
-  if (self.repository !== undefined) where.push(`repository ${printable(self.repository, FieldLimit)}`)
-  if (self.reference !== undefined) where.push(`reference ${printable(self.reference, FieldLimit)}`)
-  if (self.digest !== undefined && self.digest !== self.reference) {
-    where.push(`digest ${printable(self.digest, FieldLimit)}`)
+/**
+ * The one way to make a registry error class: `Data.TaggedError(tag)` over the fields `A`
+ * (which `headline`'s parameter declares), branded with `TypeId`, whose `message` is the
+ * headline followed by the fields that say where and why (repository, reference, digest,
+ * detail, status, request, the registry's `errors[]`), outside text made printable.
+ */
+const RegistryErrorBase = <Tag extends string, A extends Context = Context>(
+  tag: Tag,
+  headline: (self: A) => string
+): RegistryErrorClass<Tag, A> => {
+  // `Data.TaggedError`'s constructor assigns the fields: an instance holds `A`, which the type
+  // system cannot see through a generic base class (hence the two assertions).
+  const text = headline as (self: Context) => string
+  class TaggedRegistryError extends Data.TaggedError(tag)<Context> {
+    readonly [TypeId]: TypeId = TypeId
+    override get message(): string {
+      return describe(text(this), this)
+    }
   }
-  if (where.length > 0) parts.push(`(${where.join(", ")})`)
-  if (self.detail !== undefined && self.detail.length > 0) {
-    parts.push(`: ${printable(self.detail, DetailLimit, { multiline: true })}`)
-  }
-  const all = self.errors ?? []
-  const entries = all.slice(0, EntriesShown).map((e) =>
-    printable(e.message.length > 0 ? `${e.code}: ${e.message}` : e.code, FieldLimit)
-  )
-  if (all.length > EntriesShown) entries.push(`${all.length - EntriesShown} more`)
-  const tail: Array<string> = []
-  if (self.status !== undefined) tail.push(`HTTP ${self.status}`)
-  if (self.request !== undefined) tail.push(printable(self.request, 2 * FieldLimit))
-  if (entries.length > 0) tail.push(`registry said ${entries.join("; ")}`)
-  return parts.join(" ").replace(" :", ":") + (tail.length > 0 ? ` [${tail.join(", ")}]` : "")
+  return TaggedRegistryError as unknown as RegistryErrorClass<Tag, A>
 }
+
+/** A headline that does not depend on the fields (`A`: the fields of the class). */
+const fixed = <A extends Context = Context>(text: string) => (_self: A): string => text
 
 /**
  * Why a request was not authorized.
@@ -134,43 +145,37 @@ export type UnauthorizedReason =
   | "UnsupportedChallenge"
   | "InsecureRealm"
 
+const unauthorizedText: Record<UnauthorizedReason, string> = {
+  MissingCredentials: "the registry requires credentials and none are configured",
+  RejectedCredentials: "the credentials were rejected",
+  InsufficientScope: "the token does not grant the required access",
+  InvalidToken: "the registry rejected the token",
+  UnsupportedChallenge: "the registry asked for an unsupported authentication scheme",
+  InsecureRealm: "refusing a plain-http token realm for an https registry"
+}
+
 /**
  * The registry (or its token server) refused to authenticate the request.
  *
  * @since 0.1.0
  * @category errors
  */
-export class Unauthorized extends Data.TaggedError("Unauthorized")<
-  Context & {
-    readonly reason: UnauthorizedReason
-    /** The `WWW-Authenticate` challenge, without any secret. */
-    readonly challenge?: string | undefined
-    /** The scopes that were asked for. */
-    readonly scopes?: ReadonlyArray<string> | undefined
-  }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    const why: Record<UnauthorizedReason, string> = {
-      MissingCredentials: "the registry requires credentials and none are configured",
-      RejectedCredentials: "the credentials were rejected",
-      InsufficientScope: "the token does not grant the required access",
-      InvalidToken: "the registry rejected the token",
-      UnsupportedChallenge: "the registry asked for an unsupported authentication scheme",
-      InsecureRealm: "refusing a plain-http token realm for an https registry"
+export class Unauthorized extends RegistryErrorBase(
+  "Unauthorized",
+  (
+    self: Context & {
+      readonly reason: UnauthorizedReason
+      /** The `WWW-Authenticate` challenge, without any secret. */
+      readonly challenge?: string | undefined
+      /** The scopes that were asked for. */
+      readonly scopes?: ReadonlyArray<string> | undefined
     }
-    const scopes = this.scopes !== undefined && this.scopes.length > 0
-      ? ` (scopes ${printable(this.scopes.join(" "), FieldLimit)})`
-      : ""
-    return describe(`Unauthorized: ${why[this.reason]}${scopes}`, this)
-  }
-}
+  ) =>
+    `Unauthorized: ${unauthorizedText[self.reason]}` +
+    (self.scopes !== undefined && self.scopes.length > 0
+      ? ` (scopes ${printableText(self.scopes.join(" "), FieldLimit)})`
+      : "")
+) {}
 
 /**
  * The registry understood the credentials and refused access (`DENIED`, or 403).
@@ -178,69 +183,25 @@ export class Unauthorized extends Data.TaggedError("Unauthorized")<
  * @since 0.1.0
  * @category errors
  */
-export class Denied extends Data.TaggedError("Denied")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Access denied", this)
-  }
-}
+export class Denied extends RegistryErrorBase("Denied", fixed("Access denied")) {}
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export class ManifestUnknown extends Data.TaggedError("ManifestUnknown")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Manifest unknown", this)
-  }
-}
+export class ManifestUnknown extends RegistryErrorBase("ManifestUnknown", fixed("Manifest unknown")) {}
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export class BlobUnknown extends Data.TaggedError("BlobUnknown")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Blob unknown", this)
-  }
-}
+export class BlobUnknown extends RegistryErrorBase("BlobUnknown", fixed("Blob unknown")) {}
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export class NameUnknown extends Data.TaggedError("NameUnknown")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Repository unknown", this)
-  }
-}
+export class NameUnknown extends RegistryErrorBase("NameUnknown", fixed("Repository unknown")) {}
 
 /**
  * A repository name that does not follow the distribution grammar.
@@ -248,35 +209,13 @@ export class NameUnknown extends Data.TaggedError("NameUnknown")<Context> {
  * @since 0.1.0
  * @category errors
  */
-export class NameInvalid extends Data.TaggedError("NameInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Invalid repository name", this)
-  }
-}
+export class NameInvalid extends RegistryErrorBase("NameInvalid", fixed("Invalid repository name")) {}
 
 /**
  * @since 0.1.0
  * @category errors
  */
-export class TagInvalid extends Data.TaggedError("TagInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Invalid tag", this)
-  }
-}
+export class TagInvalid extends RegistryErrorBase("TagInvalid", fixed("Invalid tag")) {}
 
 /**
  * A malformed digest, an unknown algorithm, or a digest the registry refused.
@@ -284,18 +223,7 @@ export class TagInvalid extends Data.TaggedError("TagInvalid")<Context> {
  * @since 0.1.0
  * @category errors
  */
-export class DigestInvalid extends Data.TaggedError("DigestInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Invalid digest", this)
-  }
-}
+export class DigestInvalid extends RegistryErrorBase("DigestInvalid", fixed("Invalid digest")) {}
 
 /**
  * A malformed image reference (`registry/name:tag@digest`).
@@ -303,18 +231,7 @@ export class DigestInvalid extends Data.TaggedError("DigestInvalid")<Context> {
  * @since 0.1.0
  * @category errors
  */
-export class ReferenceInvalid extends Data.TaggedError("ReferenceInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Invalid image reference", this)
-  }
-}
+export class ReferenceInvalid extends RegistryErrorBase("ReferenceInvalid", fixed("Invalid image reference")) {}
 
 /**
  * The bytes do not hash to the digest they were asked for.
@@ -322,23 +239,13 @@ export class ReferenceInvalid extends Data.TaggedError("ReferenceInvalid")<Conte
  * @since 0.1.0
  * @category errors
  */
-export class DigestMismatch extends Data.TaggedError("DigestMismatch")<
-  Context & { readonly expected: string; readonly actual: string }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe(
-      `Digest mismatch: expected ${printable(this.expected, FieldLimit)}, got ${printable(this.actual, FieldLimit)}`,
-      this
-    )
-  }
-}
+export class DigestMismatch extends RegistryErrorBase(
+  "DigestMismatch",
+  (self: Context & { readonly expected: string; readonly actual: string }) =>
+    `Digest mismatch: expected ${printableText(self.expected, FieldLimit)}, got ${
+      printableText(self.actual, FieldLimit)
+    }`
+) {}
 
 /**
  * The number of bytes differs from the size that was announced.
@@ -346,20 +253,11 @@ export class DigestMismatch extends Data.TaggedError("DigestMismatch")<
  * @since 0.1.0
  * @category errors
  */
-export class SizeMismatch extends Data.TaggedError("SizeMismatch")<
-  Context & { readonly expected: number; readonly actual: number }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe(`Size mismatch: expected ${this.expected} bytes, got ${this.actual}`, this)
-  }
-}
+export class SizeMismatch extends RegistryErrorBase(
+  "SizeMismatch",
+  (self: Context & { readonly expected: number; readonly actual: number }) =>
+    `Size mismatch: expected ${self.expected} bytes, got ${self.actual}`
+) {}
 
 /**
  * Why a manifest was refused.
@@ -375,6 +273,15 @@ export type ManifestInvalidReason =
   | "MediaType"
   | "Registry"
 
+const manifestInvalidText: Record<ManifestInvalidReason, string> = {
+  TooLarge: "manifest too large",
+  Encoding: "manifest is not valid UTF-8",
+  Json: "manifest is not valid JSON",
+  Schema: "manifest does not match its schema",
+  MediaType: "unknown or inconsistent manifest media type",
+  Registry: "the registry refused the manifest"
+}
+
 /**
  * A manifest that is not valid: too large, not UTF-8, not JSON, not of its schema,
  * or refused by the registry (`MANIFEST_INVALID`).
@@ -382,29 +289,12 @@ export type ManifestInvalidReason =
  * @since 0.1.0
  * @category errors
  */
-export class ManifestInvalid extends Data.TaggedError("ManifestInvalid")<
-  Context & { readonly reason: ManifestInvalidReason; readonly mediaType?: string | undefined }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    const why: Record<ManifestInvalidReason, string> = {
-      TooLarge: "manifest too large",
-      Encoding: "manifest is not valid UTF-8",
-      Json: "manifest is not valid JSON",
-      Schema: "manifest does not match its schema",
-      MediaType: "unknown or inconsistent manifest media type",
-      Registry: "the registry refused the manifest"
-    }
-    const mt = this.mediaType !== undefined ? ` (${printable(this.mediaType, FieldLimit)})` : ""
-    return describe(`Invalid manifest: ${why[this.reason]}${mt}`, this)
-  }
-}
+export class ManifestInvalid extends RegistryErrorBase(
+  "ManifestInvalid",
+  (self: Context & { readonly reason: ManifestInvalidReason; readonly mediaType?: string | undefined }) =>
+    `Invalid manifest: ${manifestInvalidText[self.reason]}` +
+    (self.mediaType !== undefined ? ` (${printableText(self.mediaType, FieldLimit)})` : "")
+) {}
 
 /**
  * A manifest references a blob or child manifest the registry does not have.
@@ -412,18 +302,9 @@ export class ManifestInvalid extends Data.TaggedError("ManifestInvalid")<
  * @since 0.1.0
  * @category errors
  */
-export class ManifestBlobUnknown extends Data.TaggedError("ManifestBlobUnknown")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Manifest references an unknown blob", this)
-  }
-}
+export class ManifestBlobUnknown
+  extends RegistryErrorBase("ManifestBlobUnknown", fixed("Manifest references an unknown blob"))
+{}
 
 /**
  * A signed schema1 manifest whose signature does not verify.
@@ -431,18 +312,9 @@ export class ManifestBlobUnknown extends Data.TaggedError("ManifestBlobUnknown")
  * @since 0.1.0
  * @category errors
  */
-export class ManifestUnverified extends Data.TaggedError("ManifestUnverified")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Manifest signature does not verify", this)
-  }
-}
+export class ManifestUnverified
+  extends RegistryErrorBase("ManifestUnverified", fixed("Manifest signature does not verify"))
+{}
 
 /**
  * The upload session is unknown to the registry (cancelled, expired, or never existed).
@@ -450,18 +322,7 @@ export class ManifestUnverified extends Data.TaggedError("ManifestUnverified")<C
  * @since 0.1.0
  * @category errors
  */
-export class BlobUploadUnknown extends Data.TaggedError("BlobUploadUnknown")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Upload session unknown", this)
-  }
-}
+export class BlobUploadUnknown extends RegistryErrorBase("BlobUploadUnknown", fixed("Upload session unknown")) {}
 
 /**
  * The registry refused a request on the upload session (a stale Location, a wrong offset).
@@ -469,18 +330,9 @@ export class BlobUploadUnknown extends Data.TaggedError("BlobUploadUnknown")<Con
  * @since 0.1.0
  * @category errors
  */
-export class BlobUploadInvalid extends Data.TaggedError("BlobUploadInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Upload session refused the request", this)
-  }
-}
+export class BlobUploadInvalid
+  extends RegistryErrorBase("BlobUploadInvalid", fixed("Upload session refused the request"))
+{}
 
 /**
  * A chunk was sent out of order (`416`), or a `Range` could not be satisfied.
@@ -488,18 +340,7 @@ export class BlobUploadInvalid extends Data.TaggedError("BlobUploadInvalid")<Con
  * @since 0.1.0
  * @category errors
  */
-export class RangeInvalid extends Data.TaggedError("RangeInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Range not satisfiable", this)
-  }
-}
+export class RangeInvalid extends RegistryErrorBase("RangeInvalid", fixed("Range not satisfiable")) {}
 
 /**
  * The registry does not support the operation (`UNSUPPORTED`, `405`), such as a
@@ -508,18 +349,7 @@ export class RangeInvalid extends Data.TaggedError("RangeInvalid")<Context> {
  * @since 0.1.0
  * @category errors
  */
-export class Unsupported extends Data.TaggedError("Unsupported")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Operation not supported by the registry", this)
-  }
-}
+export class Unsupported extends RegistryErrorBase("Unsupported", fixed("Operation not supported by the registry")) {}
 
 /**
  * Why an upload needed its bytes again.
@@ -541,6 +371,14 @@ export type UploadNotResumableReason =
   | "StatusUnknown"
   | "SourceConsumed"
 
+const uploadNotResumableText: Record<UploadNotResumableReason, string> = {
+  RequestFailed: "a request carrying its bytes failed and they must be sent again",
+  SessionLost: "the registry no longer knows the upload session",
+  BytesLost: "the registry holds fewer bytes than were sent",
+  StatusUnknown: "the registry did not say how many bytes of the upload it holds",
+  SourceConsumed: "the source was already read"
+}
+
 /**
  * A blob upload from a one-shot stream failed in a way that needs the bytes
  * again, which a one-shot stream cannot give. `reason` says why the bytes were
@@ -550,31 +388,14 @@ export type UploadNotResumableReason =
  * @since 0.1.0
  * @category errors
  */
-export class UploadNotResumable extends Data.TaggedError("UploadNotResumable")<
-  Context & { readonly reason?: UploadNotResumableReason | undefined }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    const why: Record<UploadNotResumableReason, string> = {
-      RequestFailed: "a request carrying its bytes failed and they must be sent again",
-      SessionLost: "the registry no longer knows the upload session",
-      BytesLost: "the registry holds fewer bytes than were sent",
-      StatusUnknown: "the registry did not say how many bytes of the upload it holds",
-      SourceConsumed: "the source was already read"
-    }
-    const headline = this.reason !== undefined
-      ? `Upload cannot be resumed: ${why[this.reason]}; a one-shot source cannot be read again ` +
+export class UploadNotResumable extends RegistryErrorBase(
+  "UploadNotResumable",
+  (self: Context & { readonly reason?: UploadNotResumableReason | undefined }) =>
+    self.reason !== undefined
+      ? `Upload cannot be resumed: ${uploadNotResumableText[self.reason]}; a one-shot source cannot be read again ` +
         "(upload from a re-openable source, BlobSource.reopenable or a file, to let the client restart it)"
       : "Upload cannot be resumed"
-    return describe(headline, this)
-  }
-}
+) {}
 
 /**
  * Rate-limit headers a registry may send with a `429`.
@@ -594,23 +415,15 @@ export interface RateLimit {
  * @since 0.1.0
  * @category errors
  */
-export class TooManyRequests extends Data.TaggedError("TooManyRequests")<
-  Context & {
-    readonly retryAfter?: Duration.Duration | undefined
-    readonly rateLimit?: RateLimit | undefined
-  }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Too many requests", this)
-  }
-}
+export class TooManyRequests extends RegistryErrorBase(
+  "TooManyRequests",
+  fixed<
+    Context & {
+      readonly retryAfter?: Duration.Duration | undefined
+      readonly rateLimit?: RateLimit | undefined
+    }
+  >("Too many requests")
+) {}
 
 /**
  * `n` out of the range the registry accepts for pagination.
@@ -618,18 +431,7 @@ export class TooManyRequests extends Data.TaggedError("TooManyRequests")<
  * @since 0.1.0
  * @category errors
  */
-export class PaginationNumberInvalid extends Data.TaggedError("PaginationNumberInvalid")<Context> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Invalid page size", this)
-  }
-}
+export class PaginationNumberInvalid extends RegistryErrorBase("PaginationNumberInvalid", fixed("Invalid page size")) {}
 
 /**
  * The registry failed on its side (a 5xx answer).
@@ -637,20 +439,10 @@ export class PaginationNumberInvalid extends Data.TaggedError("PaginationNumberI
  * @since 0.1.0
  * @category errors
  */
-export class RegistryUnavailable extends Data.TaggedError("RegistryUnavailable")<
-  Context & { readonly retryAfter?: Duration.Duration | undefined }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return describe("Registry unavailable", this)
-  }
-}
+export class RegistryUnavailable extends RegistryErrorBase(
+  "RegistryUnavailable",
+  fixed<Context & { readonly retryAfter?: Duration.Duration | undefined }>("Registry unavailable")
+) {}
 
 /**
  * Why a request did not complete at the transport level.
@@ -682,121 +474,7 @@ export type TransportReason = "Transport" | "Timeout" | "InvalidUrl" | "Encode" 
  * @since 0.1.0
  * @category models
  */
-export type TransportKind =
-  | "ConnectionRefused"
-  | "NameNotResolved"
-  | "HostUnreachable"
-  | "TimedOut"
-  | "ConnectionReset"
-  | "ClosedBeforeAnswer"
-  | "TlsUnknownCa"
-  | "TlsNameMismatch"
-  | "TlsExpired"
-  | "Tls"
-  | "PlainHttpOnTls"
-  | "TlsOnPlainHttp"
-  | "Other"
-
-const plainHttpFix = "set `plainHttp: true` for this registry (CLI: `--plain-http`)"
-const tlsFix = "trust its CA with `tls.ca` (CLI: `--ca-file <pem>`), or, only for a test registry, " +
-  "skip verification with `tls.insecure` (CLI: `--insecure`)"
-
-const kindText: Record<TransportKind, (url: string) => string> = {
-  ConnectionRefused: (url) =>
-    `connection refused by ${hostOf(url)}: nothing listens there; check that the registry is running ` +
-    "and that the host and port are right",
-  NameNotResolved: (url) => `the host name ${hostOf(url)} does not resolve; check its spelling and your DNS`,
-  HostUnreachable: (url) => `no route to ${hostOf(url)}; check the address and your network`,
-  TimedOut: (url) => `no answer from ${hostOf(url)} in time; check that it is reachable, or raise the timeout`,
-  ConnectionReset: (url) => `the connection to ${hostOf(url)} broke`,
-  ClosedBeforeAnswer: (url) =>
-    `${hostOf(url)} closed the connection without answering` +
-    (url.startsWith("http:")
-      ? "; an https registry addressed over plain http does this: remove `plainHttp` (CLI: `--plain-http`)"
-      : ""),
-  TlsUnknownCa: (url) => `TLS: the certificate of ${hostOf(url)} is signed by an unknown CA; ${tlsFix}`,
-  TlsNameMismatch: (url) =>
-    `TLS: the certificate of ${hostOf(url)} is not for that host name; address the registry by a name ` +
-    "its certificate holds (or set `tls.servername`), or, only for a test registry, skip verification with " +
-    "`tls.insecure` (CLI: `--insecure`)",
-  TlsExpired: (url) =>
-    `TLS: the certificate of ${hostOf(url)} has expired or is not yet valid; renew it, check the clock, or, ` +
-    "only for a test registry, skip verification with `tls.insecure` (CLI: `--insecure`)",
-  Tls: (url) => `TLS handshake with ${hostOf(url)} failed`,
-  PlainHttpOnTls: (url) =>
-    `${hostOf(url)} answered in plain http on a TLS connection; if the registry speaks plain http, ${plainHttpFix}`,
-  TlsOnPlainHttp: (url) =>
-    `${hostOf(url)} speaks https and was addressed over plain http; remove \`plainHttp\` (CLI: \`--plain-http\`)`,
-  Other: (url) => `the connection to ${hostOf(url)} failed`
-}
-
-function hostOf(url: string): string {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)
-  return match === null ? "the registry" : match[1].replace(/^.*@/, "")
-}
-
-const kindByCode: ReadonlyMap<string, TransportKind> = new Map<string, TransportKind>([
-  ["ECONNREFUSED", "ConnectionRefused"],
-  ["ENOTFOUND", "NameNotResolved"],
-  ["EAI_AGAIN", "NameNotResolved"],
-  ["EAI_NONAME", "NameNotResolved"],
-  ["EAI_FAIL", "NameNotResolved"],
-  ["EHOSTUNREACH", "HostUnreachable"],
-  ["ENETUNREACH", "HostUnreachable"],
-  ["EHOSTDOWN", "HostUnreachable"],
-  ["ENETDOWN", "HostUnreachable"],
-  ["ETIMEDOUT", "TimedOut"],
-  ["ESOCKETTIMEDOUT", "TimedOut"],
-  ["UND_ERR_CONNECT_TIMEOUT", "TimedOut"],
-  ["UND_ERR_HEADERS_TIMEOUT", "TimedOut"],
-  ["UND_ERR_BODY_TIMEOUT", "TimedOut"],
-  ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "TlsUnknownCa"],
-  ["SELF_SIGNED_CERT_IN_CHAIN", "TlsUnknownCa"],
-  ["DEPTH_ZERO_SELF_SIGNED_CERT", "TlsUnknownCa"],
-  ["UNABLE_TO_GET_ISSUER_CERT", "TlsUnknownCa"],
-  ["UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "TlsUnknownCa"],
-  ["CERT_UNTRUSTED", "TlsUnknownCa"],
-  ["ERR_TLS_CERT_ALTNAME_INVALID", "TlsNameMismatch"],
-  ["HOSTNAME_MISMATCH", "TlsNameMismatch"],
-  ["CERT_HAS_EXPIRED", "TlsExpired"],
-  ["CERT_NOT_YET_VALID", "TlsExpired"],
-  ["ERR_SSL_WRONG_VERSION_NUMBER", "PlainHttpOnTls"],
-  ["ERR_SSL_PACKET_LENGTH_TOO_LONG", "PlainHttpOnTls"],
-  ["ERR_SSL_HTTP_REQUEST", "PlainHttpOnTls"]
-])
-
-const closedCodes = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CLOSED"])
-
-const stringField = (u: object, key: string): string | undefined => {
-  const value: unknown = Predicate.hasProperty(u, key) ? u[key] : undefined
-  return typeof value === "string" ? value : undefined
-}
-
-const bytesRead = (u: object): number | undefined => {
-  const socket: unknown = Predicate.hasProperty(u, "socket") ? u.socket : undefined
-  const read: unknown = Predicate.hasProperty(socket, "bytesRead") ? socket.bytesRead : undefined
-  return typeof read === "number" ? read : undefined
-}
-
-const kindOf = (u: object): TransportKind | undefined => {
-  const code = stringField(u, "code")
-  const message = stringField(u, "message") ?? ""
-  if (
-    /wrong version number|packet length too long|http request/i.test(message) && code !== undefined && (
-      code === "EPROTO" || code.startsWith("ERR_SSL")
-    )
-  ) return "PlainHttpOnTls"
-  if (code !== undefined) {
-    const known = kindByCode.get(code)
-    if (known !== undefined) return known
-    if (closedCodes.has(code)) return bytesRead(u) === 0 ? "ClosedBeforeAnswer" : "ConnectionReset"
-    if (code === "EPROTO" || code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || code.includes("CERT")) {
-      return "Tls"
-    }
-  }
-  if (stringField(u, "name") === "TimeoutError" || stringField(u, "_tag") === "TimeoutException") return "TimedOut"
-  return undefined
-}
+export type TransportKind = transport.TransportKind
 
 /**
  * What failed on a connection, from an error and its `cause` chain (eight
@@ -816,7 +494,7 @@ const kindOf = (u: object): TransportKind | undefined => {
  * @since 0.1.0
  * @category utils
  */
-export const transportKind = (error: unknown): TransportKind => transportCode(error).kind
+export const transportKind = (error: unknown): TransportKind => transport.transportCode(error).kind
 
 /**
  * {@link transportKind} and the error code it was read from.
@@ -824,17 +502,15 @@ export const transportKind = (error: unknown): TransportKind => transportCode(er
  * @since 0.1.0
  * @category utils
  */
-export const transportCode = (error: unknown): { readonly kind: TransportKind; readonly code?: string } => {
-  let current: unknown = error
-  let first: string | undefined
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    const code = stringField(current, "code")
-    first ??= code
-    const kind = kindOf(current)
-    if (kind !== undefined) return code !== undefined ? { kind, code } : { kind }
-    current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
-  }
-  return first !== undefined ? { kind: "Other", code: first } : { kind: "Other" }
+export const transportCode: (error: unknown) => { readonly kind: TransportKind; readonly code?: string } =
+  transport.transportCode
+
+const transportReasonText: Record<TransportReason, string> = {
+  Transport: "the connection failed",
+  Timeout: "the request timed out",
+  InvalidUrl: "invalid URL",
+  Encode: "the request body could not be sent",
+  Redirect: "refused or too many redirects"
 }
 
 /**
@@ -847,38 +523,24 @@ export const transportCode = (error: unknown): { readonly kind: TransportKind; r
  * @since 0.1.0
  * @category errors
  */
-export class TransportError extends Data.TaggedError("TransportError")<
-  Context & {
-    readonly reason: TransportReason
-    readonly kind?: TransportKind | undefined
-    /** The URL of the request, without user info, query or fragment. */
-    readonly url?: string | undefined
-    /** The system, undici or TLS error code underneath (`ECONNREFUSED`, `CERT_HAS_EXPIRED`...). */
-    readonly code?: string | undefined
-  }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    const why: Record<TransportReason, string> = {
-      Transport: "the connection failed",
-      Timeout: "the request timed out",
-      InvalidUrl: "invalid URL",
-      Encode: "the request body could not be sent",
-      Redirect: "refused or too many redirects"
+export class TransportError extends RegistryErrorBase(
+  "TransportError",
+  (
+    self: Context & {
+      readonly reason: TransportReason
+      readonly kind?: TransportKind | undefined
+      /** The URL of the request, without user info, query or fragment. */
+      readonly url?: string | undefined
+      /** The system, undici or TLS error code underneath (`ECONNREFUSED`, `CERT_HAS_EXPIRED`...). */
+      readonly code?: string | undefined
     }
-    const kind = this.kind !== undefined && this.kind !== "Other" && this.url !== undefined
-      ? `: ${kindText[this.kind](this.url)}`
-      : ""
-    const code = this.code !== undefined ? ` (${this.code})` : ""
-    return describe(`Transport error: ${why[this.reason]}${kind}${code}`, this)
-  }
-}
+  ) =>
+    `Transport error: ${transportReasonText[self.reason]}` +
+    (self.kind !== undefined && self.kind !== "Other" && self.url !== undefined
+      ? `: ${transport.transportText(self.kind, self.url)}`
+      : "") +
+    (self.code !== undefined ? ` (${self.code})` : "")
+) {}
 
 /**
  * Why an answer was not what the protocol allows.
@@ -895,6 +557,16 @@ export type UnexpectedReason =
   | "Pagination"
   | "ForeignOrigin"
 
+const unexpectedText: Record<UnexpectedReason, string> = {
+  Status: "unexpected status",
+  Body: "malformed response body",
+  Header: "malformed response header",
+  TooLarge: "response body too large",
+  NotRegistry: "not a Docker Registry HTTP API V2 / OCI distribution endpoint",
+  Pagination: "pagination did not end",
+  ForeignOrigin: "the registry pointed to another origin or to plain http, which is not followed"
+}
+
 /**
  * An answer the protocol does not allow: an unexpected status, a body or header
  * that does not parse, a body over the size limit, a server that is not a V2
@@ -905,29 +577,10 @@ export type UnexpectedReason =
  * @since 0.1.0
  * @category errors
  */
-export class UnexpectedResponse extends Data.TaggedError("UnexpectedResponse")<
-  Context & { readonly reason: UnexpectedReason }
-> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    const why: Record<UnexpectedReason, string> = {
-      Status: "unexpected status",
-      Body: "malformed response body",
-      Header: "malformed response header",
-      TooLarge: "response body too large",
-      NotRegistry: "not a Docker Registry HTTP API V2 / OCI distribution endpoint",
-      Pagination: "pagination did not end",
-      ForeignOrigin: "the registry pointed to another origin or to plain http, which is not followed"
-    }
-    return describe(`Unexpected response: ${why[this.reason]}`, this)
-  }
-}
+export class UnexpectedResponse extends RegistryErrorBase(
+  "UnexpectedResponse",
+  (self: Context & { readonly reason: UnexpectedReason }) => `Unexpected response: ${unexpectedText[self.reason]}`
+) {}
 
 /**
  * Every error of effect-registry.
@@ -962,14 +615,39 @@ export type RegistryError =
   | UnexpectedResponse
 
 /**
+ * Every error an answer of the registry can be mapped to, whatever the route
+ * (`RegistryClient.ResponseError`; each operation fails with a narrower union).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ResponseError =
+  | Unauthorized
+  | Denied
+  | ManifestUnknown
+  | BlobUnknown
+  | NameUnknown
+  | NameInvalid
+  | TagInvalid
+  | DigestInvalid
+  | ManifestInvalid
+  | ManifestBlobUnknown
+  | ManifestUnverified
+  | BlobUploadUnknown
+  | BlobUploadInvalid
+  | RangeInvalid
+  | Unsupported
+  | TooManyRequests
+  | PaginationNumberInvalid
+  | RegistryUnavailable
+  | TransportError
+  | UnexpectedResponse
+
+/**
  * @since 0.1.0
  * @category guards
  */
 export const isRegistryError = (u: unknown): u is RegistryError => Predicate.hasProperty(u, TypeId)
-
-// C0 controls (ESC among them) but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates.
-const Unprintable = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
-const Breaks = /[\t\n]/g
 
 /**
  * Text from outside (a registry's answer, an input being parsed) made safe to print on a terminal or in a log
@@ -987,20 +665,53 @@ const Breaks = /[\t\n]/g
  * @since 0.1.0
  * @category utils
  */
-export const printable = (
+export const printable: (
   s: string,
   max: number,
   options?: { readonly multiline?: boolean | undefined }
-): string => {
-  let cut = s
-  let suffix = ""
-  if (s.length > max) {
-    const end = Math.max(0, max)
-    // do not split a surrogate pair
-    const at = end > 0 && /[\ud800-\udbff]/.test(s.charAt(end - 1)) ? end - 1 : end
-    cut = s.slice(0, at)
-    suffix = `… (${s.length - at} more characters)`
-  }
-  const clean = cut.replace(Unprintable, "\uFFFD")
-  return (options?.multiline === true ? clean : clean.replace(Breaks, " ")) + suffix
+) => string = printableText
+
+// ---------------------------------------------------------------------------------------------
+// Unions by tag: an operation's error union and its runtime check, both from one list of tags.
+//
+//   const GetManifestTags = ["Unauthorized", "Denied", "ManifestUnknown"] as const
+//   type GetManifestError = RegistryError.ByTag<(typeof GetManifestTags)[number]>
+//   const isGetManifestError = RegistryError.isOneOf(GetManifestTags)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The `_tag` of every registry error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Tag = RegistryError["_tag"]
+
+/**
+ * The registry errors whose `_tag` is one of `T`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ByTag<T extends Tag> = Extract<RegistryError, { readonly _tag: T }>
+
+/**
+ * A guard for the registry errors whose `_tag` is one of `tags`: `isOneOf(tags)(u)` holds when `u` is
+ * a registry error ({@link isRegistryError}) of one of those tags, and narrows `u` to `ByTag<T>`.
+ *
+ * @example
+ * ```ts
+ * import { RegistryError } from "@effect-registry/core"
+ *
+ * const isMissing = RegistryError.isOneOf(["ManifestUnknown", "NameUnknown"])
+ * isMissing(new RegistryError.ManifestUnknown({ reference: "latest" })) // true
+ * isMissing(new RegistryError.Denied({})) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isOneOf = <const T extends Tag>(tags: ReadonlyArray<T>): (u: unknown) => u is ByTag<T> => {
+  const set: ReadonlySet<string> = new Set(tags)
+  return (u: unknown): u is ByTag<T> => isRegistryError(u) && set.has(u._tag)
 }

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const fixtures = path.resolve(repoRoot, "../shared/fixtures/manifests")
+const fixtures = path.join(repoRoot, "fixtures/manifests")
 const read = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(fixtures, name)))
 const fileSha256 = (bytes: Uint8Array): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 const utf8 = (s: string) => new TextEncoder().encode(s)

@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const fixtures = path.resolve(repoRoot, "../shared/fixtures/manifests")
+const fixtures = path.join(repoRoot, "fixtures/manifests")
 
 const p = (s: string) => Effect.runSync(Platform.parse(s))
 

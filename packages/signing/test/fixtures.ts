@@ -1,5 +1,5 @@
 /**
- * Test helpers: the shared manifest fixtures and a test certificate chain.
+ * Test helpers: the manifest fixtures (`fixtures/manifests` at the repository root) and a test certificate chain.
  *
  * The certificates were made once with openssl (EC P-256; root → intermediate → leaf, valid
  * from 2026-11-26 for about a century; "other" is an unrelated self-signed root). Tests that
@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url"
 const here = path.dirname(fileURLToPath(import.meta.url))
 const repoRoot = path.resolve(here, "../../..")
 
-/** `<repo root>/../shared/fixtures/manifests`, wherever the repository is cloned. */
-export const fixturesDir = path.resolve(repoRoot, "../shared/fixtures/manifests")
+/** `<repo root>/fixtures/manifests`: public test vectors, described in their README. */
+export const fixturesDir = path.join(repoRoot, "fixtures/manifests")
 
 export const fixture = (name: string): Uint8Array => new Uint8Array(fs.readFileSync(path.join(fixturesDir, name)))
 

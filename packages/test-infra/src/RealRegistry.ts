@@ -19,7 +19,7 @@ import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { installOpenssl, makeTlsCertificates, requireOpenssl } from "./internal/certs.js"
 import { which } from "./internal/exec.js"
-import { type FailureReason, LaunchFailure } from "./internal/failure.js"
+import { LaunchFailure } from "./internal/failure.js"
 import { makeDir, scopedTempDir, writeFile } from "./internal/files.js"
 import { htpasswd } from "./internal/htpasswd.js"
 import { withLiveClock } from "./internal/liveClock.js"
@@ -153,6 +153,24 @@ export interface Running {
 }
 
 /**
+ * The `reason` of a {@link RealRegistryError}.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RealRegistryErrorReason =
+  | "BinaryMissing"
+  | "OpensslMissing"
+  | "Certificates"
+  | "FileSystem"
+  | "Port"
+  | "Spawn"
+  | "Exited"
+  | "StartTimeout"
+  | "Listen"
+  | "TokenServer"
+
+/**
  * Why the registry could not start. `message` names the install command when a program is missing, and carries
  * the registry's captured output when it started and then failed.
  *
@@ -160,7 +178,7 @@ export interface Running {
  * @category errors
  */
 export class RealRegistryError extends Data.TaggedError("RealRegistryError")<{
-  readonly reason: FailureReason | "TokenServer"
+  readonly reason: RealRegistryErrorReason
   readonly message: string
   readonly logs?: string | undefined
   readonly cause?: unknown

@@ -51,31 +51,12 @@ export interface Authorizer {
 export type AuthFailure = RegistryError.Unauthorized | RegistryError.TransportError | RegistryError.UnexpectedResponse
 
 /**
- * Every error an answer can be mapped to.
+ * Every error an answer can be mapped to: the public `RegistryError.ResponseError`, declared there so
+ * that the declarations of other packages never name this internal module.
  *
  * @since 0.1.0
  */
-export type ResponseFailure =
-  | RegistryError.Unauthorized
-  | RegistryError.Denied
-  | RegistryError.ManifestUnknown
-  | RegistryError.BlobUnknown
-  | RegistryError.NameUnknown
-  | RegistryError.NameInvalid
-  | RegistryError.TagInvalid
-  | RegistryError.DigestInvalid
-  | RegistryError.ManifestInvalid
-  | RegistryError.ManifestBlobUnknown
-  | RegistryError.ManifestUnverified
-  | RegistryError.BlobUploadUnknown
-  | RegistryError.BlobUploadInvalid
-  | RegistryError.RangeInvalid
-  | RegistryError.Unsupported
-  | RegistryError.TooManyRequests
-  | RegistryError.PaginationNumberInvalid
-  | RegistryError.RegistryUnavailable
-  | RegistryError.TransportError
-  | RegistryError.UnexpectedResponse
+export type ResponseFailure = RegistryError.ResponseError
 
 /** @since 0.1.0 */
 export interface Env {

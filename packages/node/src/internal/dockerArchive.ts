@@ -28,7 +28,7 @@ export const MaxConfigBytes = 4 * Manifest.DefaultMaxSize
 /** The media type of an uncompressed Docker layer (schema 2). @internal */
 export const DockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar"
 
-/** The kind of an archive: by its members. @internal */
+/** The kind of an archive: by its members. */
 export type Kind = "oci-archive" | "docker-archive" | "none"
 
 /**
@@ -92,7 +92,7 @@ const collectBounded = <E, R>(
 
 // --- export --------------------------------------------------------------------------------------------------
 
-/** @internal */
+/** Named by a public declaration: kept in the published .d.ts (not @-internal). */
 export type ExportError =
   | ArchiveError
   | RegistryClient.GetManifestError
@@ -222,7 +222,7 @@ export const exportImage = (
 
 // --- import --------------------------------------------------------------------------------------------------
 
-/** @internal */
+/** Named by a public declaration: kept in the published .d.ts (not @-internal). */
 export type ImportError = ArchiveError | RegistryClient.UploadBlobError | RegistryClient.PutManifestError
 
 interface SaveEntry {

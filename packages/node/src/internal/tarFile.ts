@@ -17,8 +17,6 @@ import * as SafeFile from "./safeFile.js"
 
 /**
  * Why an archive could not be read or written.
- *
- * @internal
  */
 export interface Failure {
   readonly reason: "Read" | "Write" | "NotATar" | "Truncated" | "UnsafeEntry" | "Invalid"

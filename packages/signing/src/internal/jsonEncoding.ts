@@ -12,14 +12,14 @@ import * as SigningError from "../SigningError.js"
 /** @internal */
 export const encoder = new TextEncoder()
 
-/** @internal */
+/** Named by a public declaration: kept in the published .d.ts (not @-internal). */
 export const base64url = (bytes: Uint8Array | string): string =>
   (typeof bytes === "string"
     ? Buffer.from(bytes, "utf8")
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     .toString("base64url")
 
-/** @internal */
+/** Named by a public declaration: kept in the published .d.ts (not @-internal). */
 export const decodeBase64url = (s: string): Uint8Array | undefined =>
   /^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1 ? new Uint8Array(Buffer.from(s, "base64url")) : undefined
 
@@ -52,8 +52,6 @@ export const lastNonSpace = (bytes: Uint8Array, before: number): number => {
 
 /**
  * Formats epoch milliseconds as RFC 3339 in UTC with whole seconds, as Go's `time.RFC3339`.
- *
- * @internal
  */
 export const rfc3339 = (millis: number): string | undefined => {
   const date = new Date(millis)

@@ -8,10 +8,10 @@ import type * as crypto from "node:crypto"
 import type * as KeyId from "../KeyId.js"
 import * as SigningError from "../SigningError.js"
 
-/** @internal */
+/** Named by a public declaration: kept in the published .d.ts (not @-internal). */
 export type Curve = "P-256" | "P-384" | "P-521"
 
-/** @internal */
+/** Named by a public declaration: kept in the published .d.ts (not @-internal). */
 export type Algorithm = "ES256" | "ES384" | "ES512" | "RS256" | "RS384" | "RS512"
 
 /** The fields of a key (public or private) the internal bodies read. @internal */

@@ -5,7 +5,12 @@
  */
 import * as Data from "effect/Data"
 
-/** @internal */
+/**
+ * The launcher's reasons; `RealRegistry.RealRegistryErrorReason` is the public union that holds them (the
+ * compiler checks it where a `LaunchFailure` becomes a `RealRegistryError`).
+ *
+ * @internal
+ */
 export type FailureReason =
   | "BinaryMissing"
   | "OpensslMissing"
