@@ -241,6 +241,18 @@ const resolveTls = (
     }
   })
 
+/** The TLS settings of every origin, and those of each registry configured on its own (keyed by lowercase host). */
+const resolveAllTls = (fs: FileSystem.FileSystem, options: Options) =>
+  Effect.gen(function*() {
+    const base = options.tls ?? {}
+    const defaults = yield* resolveTls(fs, base)
+    const perHost = new Map<string, ConnectTls>()
+    for (const [host, registry] of Object.entries(options.registries ?? {})) {
+      perHost.set(host.toLowerCase(), yield* resolveTls(fs, { ...base, ...registry }))
+    }
+    return { defaults, perHost }
+  })
+
 const millis = (d: Duration.DurationInput | undefined, fallback: number): number =>
   d === undefined ? fallback : Duration.toMillis(Duration.decode(d))
 
@@ -267,12 +279,7 @@ export const makeDispatcher = (
     const headersTimeout = millis(timeouts.headers, DefaultHeadersTimeoutMs)
     const bodyTimeout = millis(timeouts.bodyIdle, 60_000)
     const keepAliveTimeout = millis(timeouts.keepAlive, 10_000)
-    const base = options.tls ?? {}
-    const defaults = yield* resolveTls(fs, base)
-    const perHost = new Map<string, ConnectTls>()
-    for (const [host, registry] of Object.entries(options.registries ?? {})) {
-      perHost.set(host.toLowerCase(), yield* resolveTls(fs, { ...base, ...registry }))
-    }
+    const { defaults, perHost } = yield* resolveAllTls(fs, options)
     const connectFor = (origin: string | URL) => {
       const host = hostOf(origin).toLowerCase()
       const tls = perHost.get(host) ?? perHost.get(host.replace(/:\d+$/, "")) ?? defaults
@@ -574,12 +581,7 @@ export const layerNodeHttp = (
     const timeouts = options.timeouts ?? {}
     const connectMs = millis(timeouts.connect, 30_000)
     const idleMs = millis(timeouts.bodyIdle, 60_000)
-    const base = options.tls ?? {}
-    const defaults = yield* resolveTls(fs, base)
-    const perHost = new Map<string, ConnectTls>()
-    for (const [host, registry] of Object.entries(options.registries ?? {})) {
-      perHost.set(host.toLowerCase(), yield* resolveTls(fs, { ...base, ...registry }))
-    }
+    const { defaults, perHost } = yield* resolveAllTls(fs, options)
     const tlsFor = (host: string, port: number): ConnectTls => {
       const name = host.toLowerCase()
       return perHost.get(`${name}:${port}`) ?? (port === 443 ? perHost.get(name) : undefined) ??
