@@ -18,7 +18,9 @@
  * Row 6 counts connections too: after its timed runs, each side runs once more through a counting TCP relay
  * (`ConnectionCounter`) in front of B. `--rows` with some of the rows updates only their lines of `RESULTS.md`.
  *
- * Options: --smoke, --runs N, --rows 1,2,3,4,5,6, --blob-mib N, --big-mib N, --big-runs N, --layer-mib N, --layers N,
+ * Row 7 runs the CLI (packages/cli/dist/bin, bundled) as a user does, one process per command, against skopeo.
+ *
+ * Options: --smoke, --runs N, --rows 1,2,3,4,5,6,7, --blob-mib N, --big-mib N, --big-runs N, --layer-mib N, --layers N,
  * --heads N (row 5), --curl-heads N (row 6), --chunk-mib N,
  * --profile (a `node --cpu-prof` run of every "ours" worker that misses its target, summarised in RESULTS.md),
  * --note TEXT (written into RESULTS.md), --budget-min N (stop starting samples after N minutes).
@@ -70,7 +72,7 @@ interface Config {
   readonly childTimeoutMs: number
 }
 
-const AllRows = [1, 2, 3, 4, 5, 6]
+const AllRows = [1, 2, 3, 4, 5, 6, 7]
 
 const parseArgs = (argv: ReadonlyArray<string>): Config => {
   const flags = new Map<string, string>()
@@ -535,6 +537,10 @@ interface Row {
   readonly peer: Side
   /** ours/peer time must be at most this; undefined: no target */
   readonly maxRatio: number | undefined
+  /** ours' wall time must be at most this many seconds (row 7's `--help`) */
+  readonly maxSeconds?: number | undefined
+  /** ours' peak RSS limit in MiB, a target of the row (default: the general limit, not a target) */
+  readonly maxRssMiB?: number | undefined
   readonly targetText: string
   /** registry pids whose CPU is counted */
   readonly registryPids: ReadonlyArray<number>
@@ -813,6 +819,87 @@ const makeRows = (
       connections: { counter, ours: ours(counter.url), peer: curl(counter.url, "heads-curl-relay.txt"), max: 2 }
     })
   }
+  if (config.rows.has(7)) {
+    // The CLI as a user runs it: a whole process per command (issue 18), the bundled bin of packages/cli.
+    const bin = Path.join(ROOT, "packages/cli/dist/bin/effect-registry.js")
+    const ref = `${b.host}/${imageRepo}`
+    const hasManifest = (s: Sample) => s.stdout.includes("schemaVersion") ? undefined : "no manifest"
+    const hasTag = (s: Sample) => s.stdout.split("\n").includes(TAG) ? undefined : "tag not listed"
+    const metadata = (
+      id: string,
+      what: string,
+      ours: ReadonlyArray<string>,
+      peer: ReadonlyArray<string>,
+      check: (s: Sample) => string | undefined,
+      peerCheck: (s: Sample) => string | undefined
+    ): Row => ({
+      id,
+      group: 7,
+      title: `CLI metadata command latency: ${what} (whole process)`,
+      ours: { label: `ours: effect-registry ${ours.join(" ")}`, argv: () => ["node", bin, ...ours], check },
+      peer: { label: `skopeo ${peer.join(" ")}`, argv: () => ["skopeo", ...peer], check: peerCheck },
+      maxRatio: 4,
+      maxRssMiB: 80,
+      targetText: "≤ 4× time, ≤ 80 MiB",
+      registryPids: [b.pid]
+    })
+    rows.push(
+      metadata(
+        "7a",
+        "digest",
+        ["digest", `${ref}:${TAG}`, "--plain-http"],
+        [
+          "inspect",
+          "--raw",
+          "--tls-verify=false",
+          `docker://${ref}:${TAG}`
+        ],
+        (s) => s.stdout.trim() === imageDigest ? undefined : "wrong digest",
+        hasManifest
+      ),
+      metadata(
+        "7b",
+        "tags",
+        ["tags", ref, "--plain-http"],
+        [
+          "list-tags",
+          "--tls-verify=false",
+          `docker://${ref}`
+        ],
+        hasTag,
+        (s) => s.stdout.includes(`"${TAG}"`) ? undefined : "tag not listed"
+      ),
+      metadata(
+        "7c",
+        "manifest",
+        ["manifest", `${ref}:${TAG}`, "--plain-http"],
+        [
+          "inspect",
+          "--raw",
+          "--tls-verify=false",
+          `docker://${ref}:${TAG}`
+        ],
+        hasManifest,
+        hasManifest
+      ),
+      {
+        id: "7h",
+        group: 7,
+        title: "CLI --help (whole process)",
+        ours: {
+          label: "ours: effect-registry --help",
+          argv: () => ["node", bin, "--help"],
+          check: (s) => s.stdout.includes("digest") ? undefined : "no command list"
+        },
+        peer: { label: "skopeo --help", argv: () => ["skopeo", "--help"] },
+        maxRatio: undefined,
+        maxSeconds: 0.25,
+        maxRssMiB: 80,
+        targetText: "≤ 0.25 s, ≤ 80 MiB",
+        registryPids: [b.pid]
+      }
+    )
+  }
   return rows
 }
 
@@ -876,8 +963,8 @@ interface RowResult {
 
 /** The verdict of a row: its time target, and its connection limit when it has one. */
 const verdictOf = (r: RowResult): boolean | undefined =>
-  (r.row.maxRatio !== undefined && r.timeMet === undefined) ||
-    (r.timeMet === undefined && r.connectionsMet === undefined)
+  r.row.maxRssMiB !== undefined && !r.rssMet ? false : (r.row.maxRatio !== undefined && r.timeMet === undefined) ||
+      (r.timeMet === undefined && r.connectionsMet === undefined)
     ? undefined
     : r.timeMet !== false && r.connectionsMet !== false
 
@@ -909,9 +996,11 @@ const tableLines = (results: ReadonlyArray<RowResult>): Array<string> => {
           fmt(res.wall)
         } | ${fmt(res.opS)} | ${Number.isFinite(res.time) ? rate(r.row, res.time) : "—"} | ${fmt(res.cpu)} | ${
           fmt(res.rssMiB, 1)
-        }${side === "ours" && !r.rssMet ? " **(> 120)**" : ""} | ${fmt(res.registryCpu)} | ${
-          fmt(res.setupRssMiB, 1)
-        } | ${first ? `${fmt(r.ratio)}×` : ""} | ${first ? r.row.targetText : ""} | ${first ? verdict : ""} |`
+        }${side === "ours" && !r.rssMet ? ` **(> ${r.row.maxRssMiB ?? RssLimitMiB})**` : ""} | ${
+          fmt(res.registryCpu)
+        } | ${fmt(res.setupRssMiB, 1)} | ${first ? `${fmt(r.ratio)}×` : ""} | ${first ? r.row.targetText : ""} | ${
+          first ? verdict : ""
+        } |`
       )
     }
   }
@@ -943,7 +1032,7 @@ const printTable = (results: ReadonlyArray<RowResult>) => {
     process.stdout.write(
       `    ours/peer time ${fmt(r.ratio)}×  target ${r.row.targetText}${verdict}; ours peak RSS ${
         fmt(r.ours.rssMiB, 1)
-      } MiB (limit ${RssLimitMiB})${r.rssMet ? "" : " MISSED"}\n`
+      } MiB (limit ${r.row.maxRssMiB ?? RssLimitMiB})${r.rssMet ? "" : " MISSED"}\n`
     )
     for (const e of r.errors) process.stdout.write(`    error: ${e}\n`)
   }
@@ -1003,8 +1092,14 @@ const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<Ro
     ours,
     peer,
     ratio,
-    timeMet: row.maxRatio === undefined || !Number.isFinite(ratio) ? undefined : ratio <= row.maxRatio,
-    rssMet: !(ours.rssMiB > RssLimitMiB),
+    timeMet: row.maxSeconds !== undefined
+      ? Number.isFinite(ours.wall)
+        ? ours.wall <= row.maxSeconds && (row.maxRatio === undefined || ratio <= row.maxRatio)
+        : undefined
+      : row.maxRatio === undefined || !Number.isFinite(ratio)
+      ? undefined
+      : ratio <= row.maxRatio,
+    rssMet: !(ours.rssMiB > (row.maxRssMiB ?? RssLimitMiB)),
     connections,
     connectionsMet: connections?.ours === undefined || row.connections === undefined
       ? undefined
@@ -1207,12 +1302,12 @@ const bench = async (config: Config, regs: Registries, counter: Counter, signal:
       await exec(["bash", "-c", curlMonolithic, "_", regs.a.url, "bench/big", big.path, big.digest])
     }
   }
-  if (config.rows.has(3) || config.rows.has(5) || config.rows.has(6)) {
+  if (config.rows.has(3) || config.rows.has(5) || config.rows.has(6) || config.rows.has(7)) {
     await exec(skopeo(`oci:${layout.dir}:${TAG}`, `docker://${regs.b.host}/bench/image:${TAG}`))
   }
   if (config.rows.has(4)) await exec(skopeo(`oci:${layout.dir}:${TAG}`, `docker://${regs.c.host}/bench/src:${TAG}`))
 
-  const seededB = config.rows.has(3) || config.rows.has(5) || config.rows.has(6)
+  const seededB = config.rows.has(3) || config.rows.has(5) || config.rows.has(6) || config.rows.has(7)
   const imageDigest = seededB ? await headManifest(regs.b.url, "bench/image", TAG) ?? "" : layout.manifest.digest
   if (imageDigest !== layout.manifest.digest) {
     log(`note: skopeo stored the manifest as ${imageDigest}, the layout has ${layout.manifest.digest}`)

@@ -9,19 +9,11 @@
  *
  * @since 0.1.0
  */
-import * as RegistryError from "@effect-registry/core/RegistryError"
-import * as Command from "@effect/cli/Command"
-import * as ValidationError from "@effect/cli/ValidationError"
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
-import * as Ref from "effect/Ref"
 import { root } from "./commands/root.js"
 import * as CliIo from "./internal/cliIo.js"
+import * as Runner from "./internal/runner.js"
 
 /**
  * The exit codes: `0` success, `1` failure, `2` bad input (an invalid
@@ -115,18 +107,6 @@ export const memoryIo: (options?: {
   readonly stderrIsTTY?: boolean | undefined
 }) => Effect.Effect<CliIo.Memory> = CliIo.memoryIo
 
-const badInput = new Set([
-  "ReferenceInvalid",
-  "NameInvalid",
-  "TagInvalid",
-  "DigestInvalid",
-  "PlatformInvalid",
-  "PaginationNumberInvalid",
-  "KeyError"
-])
-const notFound = new Set(["ManifestUnknown", "BlobUnknown", "NameUnknown"])
-const denied = new Set(["Unauthorized", "Denied"])
-
 /**
  * The exit code for an error: bad input 2, not found 3, unauthorized or
  * denied 4, anything else 1.
@@ -142,27 +122,7 @@ const denied = new Set(["Unauthorized", "Denied"])
  * @since 0.1.0
  * @category utils
  */
-export const exitCode = (error: unknown): ExitCode => {
-  if (ValidationError.isValidationError(error)) return 2
-  if (error instanceof CliIo.CliError) {
-    return error.reason === "BadInput" ? 2 : error.reason === "NotFound" ? 3 : 1
-  }
-  const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : ""
-  if (badInput.has(tag)) return 2
-  if (notFound.has(tag)) return 3
-  if (denied.has(tag)) return 4
-  if (tag === "OciLayoutError" && Predicate.hasProperty(error, "reason")) {
-    const reason = error.reason
-    return reason === "RefNotFound" || reason === "PlatformNotFound" ? 3 : reason === "Ambiguous" ? 2 : 1
-  }
-  if (tag === "ImageCopyError" && Predicate.hasProperty(error, "reason") && error.reason === "PlatformNotFound") {
-    return 3
-  }
-  return 1
-}
-
-// Longest error message printed.
-const MaxMessage = 8192
+export const exitCode: (error: unknown) => ExitCode = Runner.exitCode
 
 /**
  * The one-line message printed for an error (`error: ...` is prefixed by
@@ -171,16 +131,7 @@ const MaxMessage = 8192
  * @since 0.1.0
  * @category utils
  */
-export const errorMessage = (error: unknown): string => {
-  const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" &&
-      error.message.length > 0
-    ? error.message
-    : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
-    ? error._tag
-    : String(error)
-  // a message may quote what a server sent: no control character reaches the terminal, and it stays short
-  return RegistryError.printable(message.replace(/\s*\n\s*/g, " "), MaxMessage)
-}
+export const errorMessage: (error: unknown) => string = Runner.errorMessage
 
 /**
  * The command tree (`@effect/cli`).
@@ -196,7 +147,7 @@ export const command = root
  * @since 0.1.0
  * @category constants
  */
-export const version = "0.1.0"
+export const version: string = Runner.version
 
 /**
  * Runs the CLI on an argument vector (without the `node` and script paths):
@@ -214,33 +165,4 @@ export const version = "0.1.0"
  * @since 0.1.0
  * @category constructors
  */
-export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, CliIo.Io> =>
-  Effect.gen(function*() {
-    const io = yield* CliIo.Io
-    const secrets = yield* Ref.make<ReadonlyArray<string>>([])
-    const scrub = (s: string) => Effect.map(Ref.get(secrets), (known) => CliIo.scrubber(known)(s))
-    const console = yield* CliIo.console(io, (s) => s)
-    const cli = Command.run(root, { name: "effect-registry", version })
-    const exit = yield* cli(["node", "effect-registry", ...argv]).pipe(
-      Effect.provide(NodeContext.layer),
-      Effect.provideService(CliIo.Secrets, secrets),
-      Effect.withConsole(console),
-      Effect.exit
-    )
-    if (Exit.isSuccess(exit)) return 0
-    const failure = Cause.failureOption(exit.cause)
-    if (Option.isSome(failure)) {
-      const error = failure.value
-      // @effect/cli already printed the usage problem.
-      if (!ValidationError.isValidationError(error)) {
-        yield* io.stderr(`error: ${yield* scrub(errorMessage(error))}\n`)
-      }
-      return exitCode(error)
-    }
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      yield* io.stderr("error: interrupted\n")
-      return 1
-    }
-    yield* io.stderr(`error: unexpected failure: ${yield* scrub(errorMessage(Cause.squash(exit.cause)))}\n`)
-    return 1
-  })
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, CliIo.Io> => Runner.run(root, argv)

@@ -1,20 +1,33 @@
 #!/usr/bin/env node
 /**
- * The `effect-registry` command: runs `Cli.run` on the process's arguments
- * and exits with its code.
+ * The `effect-registry` command: runs the CLI on the process's arguments and exits with its code.
+ *
+ * Start-up is most of the time of a metadata command (issue 18), so this entry loads only what is needed:
+ * plain `--help` prints the text the build wrote next to this file (`help.txt`: the whole tree's own
+ * `--help`) and loads nothing else; any other command line goes to `./main.js`, which loads the module of the
+ * command named (or the whole tree for anything else). The published bin is this file bundled with its
+ * dependencies (`scripts/bundle.mjs`), each command's modules in chunks loaded on demand.
  *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Cli from "../Cli.js"
+import * as Fs from "node:fs"
 
-Cli.run(process.argv.slice(2)).pipe(
-  Effect.provide(Cli.layerNodeIo),
-  NodeRuntime.runMain({
-    disableErrorReporting: true,
-    disablePrettyLogger: true,
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
-  })
-)
+const argv = process.argv.slice(2)
+
+// The help text the build wrote (absent when running the unbundled tsc output).
+const staticHelp = (): string | undefined => {
+  if (argv.length !== 1 || (argv[0] !== "--help" && argv[0] !== "-h")) return undefined
+  try {
+    return Fs.readFileSync(new URL("help.txt", import.meta.url), "utf8")
+  } catch {
+    return undefined
+  }
+}
+
+const help = staticHelp()
+if (help !== undefined) {
+  process.stdout.write(help, () => process.exit(0))
+} else {
+  const { main } = await import("./main.js")
+  main(argv)
+}

@@ -2,6 +2,7 @@
  * The command tree of `effect-registry`: one module per command.
  */
 import * as Command from "@effect/cli/Command"
+import * as Runner from "../internal/runner.js"
 import { blob } from "./blob.js"
 import { catalog } from "./catalog.js"
 import { config } from "./config.js"
@@ -19,12 +20,7 @@ import { sign } from "./sign.js"
 import { tags } from "./tags.js"
 
 /** The command tree. */
-export const root = Command.make("effect-registry").pipe(
-  Command.withDescription(
-    "A client for OCI / Docker registries. References are host[:port]/repository[:tag|@digest]; https unless " +
-      "--plain-http. Credentials: --username with --password-stdin, else Docker's config.json. Exit codes: 0 ok, " +
-      "2 bad input, 3 not found, 4 unauthorized or denied, 1 other failures."
-  ),
+export const root = Runner.root.pipe(
   Command.withSubcommands([
     ping,
     catalog,
