@@ -11,7 +11,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
@@ -20,6 +19,7 @@ import * as Descriptor from "./Descriptor.js"
 import * as Digest from "./Digest.js"
 import * as FastDecode from "./internal/fastDecode.js"
 import * as Json from "./internal/json.js"
+import { payloadOf } from "./internal/schema1Payload.js"
 import * as MediaType from "./MediaType.js"
 import * as RegistryError from "./RegistryError.js"
 
@@ -627,61 +627,6 @@ export const decodeImageConfig = (
 // ---------------------------------------------------------------------------
 // schema 1 signed payload
 // ---------------------------------------------------------------------------
-
-const ProtectedHeader = Schema.Struct({
-  formatLength: Schema.NonNegativeInt,
-  formatTail: Schema.String
-})
-
-const payloadOf = (
-  bytes: Uint8Array,
-  json: Record<string, unknown>,
-  mediaType: string
-): Effect.Effect<Uint8Array, RegistryError.ManifestInvalid> =>
-  Effect.suspend(() => {
-    const signatures = json.signatures
-    if (signatures === undefined) return Effect.succeed(bytes)
-    if (!Array.isArray(signatures)) return Effect.fail(invalid("Schema", "signatures must be a list", mediaType))
-    if (signatures.length === 0) return Effect.succeed(bytes)
-    let found: { readonly length: number; readonly tail: string } | undefined
-    for (let i = 0; i < signatures.length; i++) {
-      const signature: unknown = signatures[i]
-      const prot = Predicate.isRecord(signature) ? signature.protected : undefined
-      if (typeof prot !== "string") {
-        return Effect.fail(invalid("Schema", `signatures[${i}] has no protected header`, mediaType))
-      }
-      const header = Either.flatMap(
-        Either.mapLeft(Encoding.decodeBase64UrlString(prot), () => "not base64url"),
-        (text) =>
-          Either.flatMap(
-            Either.mapLeft(Json.parseText(text, 8), (p) => p.detail),
-            (u) =>
-              Either.mapLeft(
-                Schema.decodeUnknownEither(ProtectedHeader)(u),
-                () => "formatLength or formatTail missing"
-              )
-          )
-      )
-      if (Either.isLeft(header)) {
-        return Effect.fail(invalid("Schema", `signatures[${i}] protected header: ${header.left}`, mediaType))
-      }
-      const { formatLength, formatTail } = header.right
-      if (found !== undefined && (found.length !== formatLength || found.tail !== formatTail)) {
-        return Effect.fail(invalid("Schema", "the signatures disagree on the signed payload", mediaType))
-      }
-      found = { length: formatLength, tail: formatTail }
-    }
-    if (found === undefined) return Effect.succeed(bytes)
-    if (found.length > bytes.length) {
-      return Effect.fail(invalid("Schema", "formatLength is beyond the end of the manifest", mediaType))
-    }
-    const tail = Encoding.decodeBase64Url(found.tail)
-    if (Either.isLeft(tail)) return Effect.fail(invalid("Schema", "formatTail is not base64url", mediaType))
-    const payload = new Uint8Array(found.length + tail.right.length)
-    payload.set(bytes.subarray(0, found.length), 0)
-    payload.set(tail.right, found.length)
-    return Effect.succeed(payload)
-  })
 
 /**
  * The bytes a schema 1 manifest's libtrust signatures cover: the manifest

@@ -11,16 +11,25 @@
  *
  * @since 0.1.0
  */
-import type * as Descriptor from "@effect-registry/core/Descriptor"
-import type * as Digest from "@effect-registry/core/Digest"
-import type * as Platform from "@effect-registry/core/Platform"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { ArchiveError } from "./internal/archiveError.js"
 import * as Internal from "./internal/dockerArchive.js"
+import type { ExportOptions, ExportResult, ImportOptions, ImportResult } from "./internal/dockerArchiveTypes.js"
 import * as NodeHash from "./NodeHash.js"
+
+export type {
+  /** @since 0.1.0 */
+  ExportOptions,
+  /** @since 0.1.0 */
+  ExportResult,
+  /** @since 0.1.0 */
+  ImportOptions,
+  /** @since 0.1.0 */
+  ImportResult
+} from "./internal/dockerArchiveTypes.js"
 
 export {
   /**
@@ -70,38 +79,6 @@ export const limits = { manifestJson: Internal.MaxManifestJsonBytes, config: Int
 const NodeServices = Layer.merge(NodeFileSystem.layer, NodeHash.layer)
 
 /**
- * The image {@link exportImage} writes.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ExportOptions {
-  readonly repository: string
-  /** A tag or a digest. */
-  readonly reference: string
-  /** When the reference names an index: the image to take from it (required then). */
-  readonly platform?: Platform.Platform | undefined
-  /** The `RepoTags` of `manifest.json`. Default: `<repository>:<reference>` for a tag, none for a digest. */
-  readonly repoTags?: ReadonlyArray<string> | undefined
-}
-
-/**
- * What {@link exportImage} wrote.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ExportResult {
-  readonly path: string
-  /** The digest of the manifest of the image exported. */
-  readonly manifest: Digest.Digest
-  readonly config: Digest.Digest
-  /** The layers as written, uncompressed: their digests are the config's `rootfs.diff_ids`. */
-  readonly diffIds: ReadonlyArray<Digest.Digest>
-  readonly repoTags: ReadonlyArray<string>
-}
-
-/**
  * @since 0.1.0
  * @category errors
  */
@@ -143,41 +120,6 @@ export const exportImage = (
     }),
     Effect.provide(NodeServices)
   )
-
-/**
- * Where {@link importImage} pushes, and which image of the archive.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ImportOptions {
-  readonly repository: string
-  /** The tag to push. Default: none (the manifest is pushed by digest). */
-  readonly tag?: string | undefined
-  /**
-   * The image of the archive, by one of its `RepoTags` (`app:1` also matches `docker.io/app:1` and
-   * `docker.io/library/app:1`). Default: the only image; an archive of several fails with `Ambiguous`,
-   * listing them.
-   */
-  readonly select?: string | undefined
-  /** Layers read and uploaded at once. Default 4. */
-  readonly concurrency?: number | undefined
-}
-
-/**
- * What {@link importImage} pushed.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ImportResult {
-  /** The digest of the schema 2 manifest pushed. */
-  readonly manifest: Digest.Digest
-  readonly config: Digest.Digest
-  readonly layers: ReadonlyArray<Descriptor.Descriptor>
-  /** The `RepoTags` of the image in the archive. */
-  readonly repoTags: ReadonlyArray<string>
-}
 
 /**
  * @since 0.1.0

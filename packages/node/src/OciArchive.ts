@@ -11,7 +11,6 @@
  * @since 0.1.0
  */
 import type * as Digest from "@effect-registry/core/Digest"
-import type * as Platform from "@effect-registry/core/Platform"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
@@ -20,8 +19,18 @@ import type * as BlobFile from "./BlobFile.js"
 import * as DockerArchive from "./DockerArchive.js"
 import { ArchiveError } from "./internal/archiveError.js"
 import * as Internal from "./internal/ociArchive.js"
+import type { ExportOptions, ExportResult, ImportOptions } from "./internal/ociArchiveTypes.js"
 import * as NodeHash from "./NodeHash.js"
 import type * as OciLayout from "./OciLayout.js"
+
+export type {
+  /** @since 0.1.0 */
+  ExportOptions,
+  /** @since 0.1.0 */
+  ExportResult,
+  /** @since 0.1.0 */
+  ImportOptions
+} from "./internal/ociArchiveTypes.js"
 
 export {
   /**
@@ -49,52 +58,6 @@ export {
  * @category utils
  */
 export const detect: (path: string) => Effect.Effect<DockerArchive.Kind, ArchiveError> = DockerArchive.detect
-
-/**
- * The image {@link exportImage} writes.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ExportOptions {
-  readonly repository: string
-  /** A tag or a digest. */
-  readonly reference: string
-  /** The ref name of the `index.json` entry. Default: the reference when it is a tag. */
-  readonly ref?: string | undefined
-  /** From an index, take only this platform's image. Default: the index with all its images. */
-  readonly platform?: Platform.Platform | undefined
-  /** Blobs downloaded at once. Default 4. */
-  readonly concurrency?: number | undefined
-  /** Where the temporary layout goes. Default: the system's temporary directory. */
-  readonly tempDirectory?: string | undefined
-  /**
-   * Convert Docker manifests to OCI ones, as skopeo does when it writes a layout (a schema 2 image becomes
-   * an OCI manifest with the same config and layers; a Docker manifest list an OCI index of them): the
-   * manifest digest changes, the config and layer digests do not. Default `true`: skopeo's `oci-archive:`
-   * reader skips `index.json` entries of Docker media types. `false` keeps the registry's manifests byte
-   * for byte (other readers, and {@link importImage}, take them).
-   */
-  readonly convert?: boolean | undefined
-}
-
-/**
- * What {@link exportImage} wrote.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ExportResult {
-  readonly path: string
-  /** The digest and media type of the `index.json` entry: the OCI form when converted. */
-  readonly digest: Digest.Digest
-  readonly mediaType: string
-  /** The digest of the manifest the registry served. */
-  readonly sourceDigest: Digest.Digest
-  readonly refName: string | undefined
-  /** Whether Docker manifests were converted to OCI (see {@link ExportOptions.convert}). */
-  readonly converted: boolean
-}
 
 /**
  * @since 0.1.0
@@ -134,24 +97,6 @@ export const exportImage = (
     }),
     Effect.provide(Layer.merge(NodeFileSystem.layer, NodeHash.layer))
   )
-
-/**
- * Where {@link importImage} pushes, and which entry of the archive.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ImportOptions {
-  readonly repository: string
-  /** The tag to push. Default: none (by digest). */
-  readonly tag?: string | undefined
-  /** The `index.json` entry, by ref name. Default: the one named like the tag, else the only entry. */
-  readonly ref?: string | undefined
-  /** Blobs uploaded at once. Default 4. */
-  readonly concurrency?: number | undefined
-  /** Where the temporary layout goes. Default: the system's temporary directory. */
-  readonly tempDirectory?: string | undefined
-}
 
 /**
  * @since 0.1.0

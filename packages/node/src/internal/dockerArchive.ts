@@ -16,8 +16,8 @@ import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Zlib from "node:zlib"
-import type { ExportOptions, ExportResult, ImportOptions, ImportResult } from "../DockerArchive.js"
 import { ArchiveError, fromTar } from "./archiveError.js"
+import type { ExportOptions, ExportResult, ImportOptions, ImportResult } from "./dockerArchiveTypes.js"
 import * as Tar from "./tarFile.js"
 
 /** Bounds of the members read whole: `manifest.json` and an image config. @internal */

@@ -11,11 +11,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Path from "node:path"
 import * as BlobFile from "../BlobFile.js"
-import type { ExportOptions, ExportResult, ImportOptions } from "../OciArchive.js"
 import * as OciLayout from "../OciLayout.js"
 import { ArchiveError, fromTar } from "./archiveError.js"
 import { DockerLayerTar, kindOf } from "./dockerArchive.js"
 import * as Files from "./layoutFiles.js"
+import type { ExportOptions, ExportResult, ImportOptions } from "./ociArchiveTypes.js"
 import * as Tar from "./tarFile.js"
 
 const tempDir = (directory: string | undefined) =>
