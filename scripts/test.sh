@@ -21,6 +21,8 @@ echo "==> lint"
 pnpm run lint
 echo "==> typecheck"
 pnpm run typecheck
+echo "==> structure (no source file over 450 lines of code without a reason in its header, no import cycle)"
+node scripts/check-structure.mjs --strict
 echo "==> test"
 mkdir -p .vitest-results
 rc=0
