@@ -22,6 +22,11 @@ import type * as RegistryError from "./RegistryError.js"
  */
 export type Policy = Schedule.Schedule<unknown, RegistryError.RegistryError>
 
+// Jittered pauses rounded to whole milliseconds: a fractional one is no use on a real clock, and Effect's
+// TestClock cannot turn a fractional instant into nanoseconds (a span opened at that instant would die).
+const wholeMillis = (_: unknown, delay: Duration.Duration): Duration.Duration =>
+  Duration.millis(Math.round(Duration.toMillis(delay)))
+
 /**
  * Default for reads: exponential backoff from 200 ms (factor 2) with jitter, at
  * most 4 retries.
@@ -31,6 +36,7 @@ export type Policy = Schedule.Schedule<unknown, RegistryError.RegistryError>
  */
 export const transient: Policy = Schedule.exponential("200 millis", 2).pipe(
   Schedule.jittered,
+  Schedule.modifyDelay(wholeMillis),
   Schedule.intersect(Schedule.recurs(4))
 )
 
@@ -43,6 +49,7 @@ export const transient: Policy = Schedule.exponential("200 millis", 2).pipe(
  */
 export const upload: Policy = Schedule.exponential("500 millis", 2).pipe(
   Schedule.jittered,
+  Schedule.modifyDelay(wholeMillis),
   Schedule.intersect(Schedule.recurs(5))
 )
 
