@@ -109,9 +109,10 @@ export interface Options {
    * below it. A body holding less than its share is never paused by the others, so a consumer that reads one
    * body and then another cannot stall. The bytes waiting are thus at most this plus a share and a piece per
    * open body. Default 16 MiB (with four bodies at once: ≤ 16 MiB + 4 × 1 MiB, where each body alone used
-   * to hold up to `bodyBuffer`). Ignored when `bodyBuffer` is 0.
+   * to hold up to `bodyBuffer`). Ignored when `bodyBuffer` is 0. A {@link BodyBudget} made with
+   * {@link makeBodyBudget} is used as it is: its `waiting` and `peak` show what the bodies hold.
    */
-  readonly memoryBudget?: number | undefined
+  readonly memoryBudget?: number | BodyBudget | undefined
   /**
    * Keep the connection for the next request after an answer to `HEAD` (`manifestDigest`, `hasBlob`,
    * `blobMetadata`). Default `true`. undici on its own closes the connection after every `HEAD` (and asks the
@@ -572,13 +573,14 @@ export const layer = (
   })
   const limit = Math.floor(options.bodyBuffer ?? DefaultBodyBuffer)
   if (!(limit > 0)) return Layer.merge(undici, transportTimeout)
-  const budgetLimit = Math.floor(options.memoryBudget ?? DefaultMemoryBudget)
+  const given = options.memoryBudget
+  const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? DefaultMemoryBudget)
   return Layer.effect(
     HttpClient.HttpClient,
     Effect.flatMap(HttpClient.HttpClient, (client) =>
       Effect.sync(() => {
         // one budget for every body of the clients built from this layer
-        const budget = makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
+        const budget = typeof given === "object" ? given : makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
         return HttpClient.transformResponse(
           client,
           Effect.map((response) => withBodyStream(response, limit, budget))
