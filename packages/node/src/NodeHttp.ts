@@ -106,6 +106,17 @@ export interface Options {
    */
   readonly bodyBuffer?: number | undefined
   /**
+   * How many bytes of response bodies may wait, received but not yet taken, across every body of this
+   * client at once (a pull or copy reads several blobs together): once they reach this, a body holding its
+   * minimum share (a sixteenth of this, at least 64 KiB) or more is paused until the waiting bytes fall
+   * below it. A body holding less than its share is never paused by the others, so a consumer that reads one
+   * body and then another cannot stall. The bytes waiting are thus at most this plus a share and a piece per
+   * open body. Default 16 MiB (with four bodies at once: ≤ 16 MiB + 4 × 1 MiB, where each body alone used
+   * to hold up to `bodyBuffer`). Ignored when `bodyBuffer` is 0. A {@link BodyBudget} made with
+   * {@link makeBodyBudget} is used as it is: its `waiting` and `peak` show what the bodies hold.
+   */
+  readonly memoryBudget?: number | BodyBudget | undefined
+  /**
    * Keep the connection for the next request after an answer to `HEAD` (`manifestDigest`, `hasBlob`,
    * `blobMetadata`). Default `true`. undici on its own closes the connection after every `HEAD` (and asks the
    * server to, with `Connection: close`), in case a broken server sends a body after the headers; every
@@ -316,6 +327,7 @@ export const makeDispatcher = (
   })
 
 const DefaultBodyBuffer = 16 * 1024 * 1024
+const DefaultMemoryBudget = 16 * 1024 * 1024
 /** The longest received bytes wait for the rest of their batch before they are handed over anyway. */
 const BatchDelayMs = 10
 
@@ -330,11 +342,58 @@ const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStream
 }
 
 /**
+ * A count of response-body bytes received but not yet taken, shared by the bodies of one client
+ * ({@link layer}'s `memoryBudget`): see {@link bodyStream}. `waiting` is what the bodies hold right now and
+ * `peak` the most they held at once.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BodyBudget {
+  readonly limit: number
+  readonly waiting: number
+  readonly peak: number
+}
+
+interface MutableBudget extends BodyBudget {
+  waiting: number
+  peak: number
+  readonly paused: Set<() => void>
+}
+
+/**
+ * A {@link BodyBudget} of `limit` bytes (at least 1) to share between several {@link bodyStream}s.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeBodyBudget = (limit: number): BodyBudget => {
+  const budget: MutableBudget = {
+    limit: Math.max(1, Math.floor(limit)),
+    waiting: 0,
+    peak: 0,
+    paused: new Set()
+  }
+  return budget
+}
+
+const MinShare = 64 * 1024
+
+// The bytes a body may hold whatever the others hold.
+const shareOf = (budget: BodyBudget): number => Math.max(MinShare, Math.floor(budget.limit / 16))
+
+const isMutable = (budget: BodyBudget): budget is MutableBudget =>
+  Predicate.hasProperty(budget, "paused") && budget.paused instanceof Set
+
+/**
  * A Node `Readable` of bytes as a `Stream`, without copying: the stream runs in flowing mode, its pieces
  * are gathered as they arrive and handed over together (one `Chunk` per pull) once a quarter of `limit`
  * waits, or 10 ms after the first of them arrived (a slow body still flows piece by piece), and the
- * readable is paused while `limit` bytes or more wait. Received pieces always come before an error or the
- * end. The readable is destroyed when the stream stops before its end.
+ * readable is paused while `limit` bytes or more wait. With a shared `budget` ({@link makeBodyBudget}) it is
+ * also paused while the bodies sharing it hold the budget's limit or more and this one holds at least its
+ * share (a sixteenth of that limit, at least 64 KiB); pieces waiting in a paused body are handed over at
+ * the next pull. Received pieces always come before an error or the end. The readable is destroyed when the
+ * stream stops before its end.
  *
  * @since 0.1.0
  * @category utils
@@ -342,10 +401,13 @@ const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStream
 export const bodyStream = <E>(
   readable: NodeStreams.Readable,
   onError: (cause: unknown) => E,
-  limit: number = DefaultBodyBuffer
+  limit: number = DefaultBodyBuffer,
+  budget?: BodyBudget
 ): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
     const batch = Math.max(1, Math.floor(limit / 4))
+    const shared = budget !== undefined && isMutable(budget) ? budget : undefined
+    const share = shared === undefined ? limit : Math.min(limit, shareOf(shared))
     let pieces: Array<Uint8Array> = []
     let waiting = 0
     let ended = false
@@ -368,12 +430,35 @@ export const bodyStream = <E>(
       }, BatchDelayMs)
       timer.unref()
     }
+    const resumeSelf = () => {
+      if (readable.isPaused() && failure === undefined && !ended) readable.resume()
+    }
     const onData = (piece: Uint8Array) => {
       pieces.push(piece)
       waiting += piece.length
-      if (waiting >= limit) readable.pause()
-      if (waiting >= batch) notify()
+      let full = waiting >= limit
+      if (shared !== undefined) {
+        shared.waiting += piece.length
+        if (shared.waiting > shared.peak) shared.peak = shared.waiting
+        if (!full && waiting >= share && shared.waiting >= shared.limit) {
+          full = true
+          shared.paused.add(resumeSelf)
+        }
+      }
+      if (full) readable.pause()
+      if (full || waiting >= batch) notify()
       else armTimer()
+    }
+    // gives back what this body held to the shared budget; the bodies it paused go on once it has room
+    const release = () => {
+      if (shared === undefined) return
+      shared.waiting -= waiting
+      shared.paused.delete(resumeSelf)
+      if (shared.waiting < shared.limit && shared.paused.size > 0) {
+        const all = [...shared.paused]
+        shared.paused.clear()
+        for (const resume of all) resume()
+      }
     }
     const onEnd = () => {
       ended = true
@@ -392,8 +477,9 @@ export const bodyStream = <E>(
     readable.on("error", onFailure)
     readable.on("close", onEnd)
     const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
-      if (pieces.length > 0 && (waiting >= batch || due || ended || failure !== undefined)) {
+      if (pieces.length > 0 && (waiting >= batch || due || ended || failure !== undefined || readable.isPaused())) {
         const out = pieces
+        release()
         pieces = []
         waiting = 0
         due = false
@@ -401,7 +487,7 @@ export const bodyStream = <E>(
           clearTimeout(timer)
           timer = undefined
         }
-        if (readable.isPaused() && failure === undefined && !ended) readable.resume()
+        resumeSelf()
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
       if (failure !== undefined) return Effect.fail(Option.some(onError(failure.cause)))
@@ -421,6 +507,9 @@ export const bodyStream = <E>(
     return Stream.repeatEffectChunkOption(pull).pipe(
       Stream.ensuring(Effect.sync(() => {
         if (timer !== undefined) clearTimeout(timer)
+        release()
+        pieces = []
+        waiting = 0
         readable.off("data", onData)
         readable.off("end", onEnd)
         readable.off("error", onFailure)
@@ -437,7 +526,8 @@ const bareUrl = (url: string): string => {
 
 const withBodyStream = (
   response: HttpClientResponse.HttpClientResponse,
-  limit: number
+  limit: number,
+  budget: BodyBudget
 ): HttpClientResponse.HttpClientResponse => {
   // an answer to HEAD has no body to read
   if (response.request.method === "HEAD") return response
@@ -449,7 +539,8 @@ const withBodyStream = (
   const stream = bodyStream(
     body,
     (cause) => new HttpClientError.ResponseError({ request, response, reason: "Decode", cause }),
-    limit
+    limit,
+    budget
   )
   // Everything else (status, headers, text, json, the abort of the request when the stream ends) stays the
   // wrapper's own: only the stream of the undici answer it wraps is replaced.
@@ -492,12 +583,19 @@ export const layer = (
   })
   const limit = Math.floor(options.bodyBuffer ?? DefaultBodyBuffer)
   if (!(limit > 0)) return Layer.merge(undici, transportTimeout)
+  const given = options.memoryBudget
+  const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? DefaultMemoryBudget)
   return Layer.effect(
     HttpClient.HttpClient,
-    Effect.map(
-      HttpClient.HttpClient,
-      (client) => HttpClient.transformResponse(client, Effect.map((response) => withBodyStream(response, limit)))
-    )
+    Effect.flatMap(HttpClient.HttpClient, (client) =>
+      Effect.sync(() => {
+        // one budget for every body of the clients built from this layer
+        const budget = typeof given === "object" ? given : makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
+        return HttpClient.transformResponse(
+          client,
+          Effect.map((response) => withBodyStream(response, limit, budget))
+        )
+      }))
   ).pipe(Layer.provide(undici), Layer.merge(transportTimeout))
 }
 

@@ -319,6 +319,56 @@ describe("NodeHttp.bodyStream", () => {
       assert.strictEqual(error.cause, boom)
     }))
 
+  it.effect("bodies sharing a budget: paused once the budget is held, never below their share", () =>
+    Effect.gen(function*() {
+      // a budget of 16 pieces of 64 KiB; each body's share is 64 KiB (the floor)
+      const piece = 64 * 1024
+      const budget = NodeHttp.makeBodyBudget(16 * piece)
+      const readables = [source(), source(), source(), source()]
+      const pulls = yield* Effect.forEach(
+        readables,
+        (r) => Stream.toPull(NodeHttp.bodyStream(r, decodeError, 64 * 1024 * 1024, budget))
+      )
+      // listening from here on (the first pull of each takes its first piece)
+      for (const r of readables) r.push(Buffer.alloc(piece))
+      for (const pull of pulls) yield* pull
+      assert.strictEqual(budget.waiting, 0)
+      // the first body receives 20 pieces nobody takes: it is paused once it holds the whole budget
+      for (let i = 0; i < 20; i++) readables[0].push(Buffer.alloc(piece))
+      yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      assert.isTrue(readables[0].isPaused(), "the budget is held")
+      assert.strictEqual(budget.waiting, 16 * piece, "what the paused readable had still buffered stays there")
+      // the others still take their share while the budget is held, and are paused at it
+      readables[1].push(Buffer.alloc(piece))
+      readables[1].push(Buffer.alloc(piece))
+      yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      assert.isTrue(readables[1].isPaused(), "over budget with its share")
+      assert.isFalse(readables[2].isPaused(), "holds nothing: never paused by the others")
+      assert.strictEqual(budget.waiting, 17 * piece, "paused after its first piece; the second waits in the readable")
+      // the first body's bytes are taken: the budget has room again, and every paused body goes on
+      const taken = yield* pulls[0]
+      assert.strictEqual(Chunk.reduce(taken, 0, (n, p) => n + p.length), 16 * piece)
+      assert.isFalse(readables[1].isPaused(), "resumed once the budget has room")
+      const second = yield* pulls[1]
+      assert.isAtLeast(Chunk.reduce(second, 0, (n, p) => n + p.length), piece)
+      yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      // the four pieces readables[0] still had buffered arrive now
+      assert.strictEqual(budget.waiting, 4 * piece)
+      assert.isAtMost(budget.peak, 16 * piece + 4 * piece, "at most the budget plus a piece per body")
+      for (const r of readables) r.push(null)
+    }).pipe(Effect.scoped))
+
+  it.effect("a body that stops early gives its bytes back to the budget", () =>
+    Effect.gen(function*() {
+      const budget = NodeHttp.makeBodyBudget(1024)
+      const readable = source()
+      readable.push(Buffer.alloc(100))
+      readable.push(Buffer.alloc(100))
+      yield* NodeHttp.bodyStream(readable, decodeError, 1024, budget).pipe(Stream.take(1), Stream.runDrain)
+      assert.strictEqual(budget.waiting, 0)
+      assert.isTrue(readable.destroyed)
+    }))
+
   it.effect("a body closed before its end fails; a stream stopped early destroys the readable", () =>
     Effect.gen(function*() {
       const closed = source()
