@@ -26,12 +26,13 @@ import * as CliIo from "./internal/cliIo.js"
 /**
  * The exit codes: `0` success, `1` failure, `2` bad input (an invalid
  * reference, name, tag, digest, platform or command line), `3` not found
- * (manifest, blob or repository unknown), `4` unauthorized or denied.
+ * (manifest, blob or repository unknown), `4` unauthorized or denied, `130`
+ * interrupted (Ctrl-C).
  *
  * @since 0.1.0
  * @category models
  */
-export type ExitCode = 0 | 1 | 2 | 3 | 4
+export type ExitCode = 0 | 1 | 2 | 3 | 4 | 130
 
 /**
  * @since 0.1.0
@@ -42,7 +43,8 @@ export const ExitCode = {
   Failure: 1,
   BadInput: 2,
   NotFound: 3,
-  Unauthorized: 4
+  Unauthorized: 4,
+  Interrupted: 130
 } as const satisfies Record<string, ExitCode>
 
 /**
@@ -113,6 +115,9 @@ export type Memory = CliIo.Memory
 export const memoryIo: (options?: {
   readonly stdin?: string | Uint8Array | undefined
   readonly stderrIsTTY?: boolean | undefined
+  readonly stdoutIsTTY?: boolean | undefined
+  readonly noColor?: boolean | undefined
+  readonly typed?: string | undefined
 }) => Effect.Effect<CliIo.Memory> = CliIo.memoryIo
 
 const badInput = new Set([
@@ -199,9 +204,73 @@ export const command = root
 export const version = "0.1.0"
 
 /**
+ * The error as one JSON object (what `--json` prints on standard error): its
+ * tag, message, exit code, and when the registry answered: the HTTP status
+ * and the registry's error codes.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const errorJson = (error: unknown): {
+  readonly error: {
+    readonly tag: string
+    readonly message: string
+    readonly exitCode: ExitCode
+    readonly status?: number
+    readonly codes?: ReadonlyArray<string>
+    readonly reason?: string
+  }
+} => {
+  const tag = Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : "Error"
+  const status = Predicate.hasProperty(error, "status") && typeof error.status === "number" ? error.status : undefined
+  const reason = Predicate.hasProperty(error, "reason") && typeof error.reason === "string" ? error.reason : undefined
+  const entries = Predicate.hasProperty(error, "errors") && Array.isArray(error.errors) ? error.errors : []
+  const codes = entries.flatMap((e: unknown) =>
+    Predicate.hasProperty(e, "code") && typeof e.code === "string" ? [RegistryError.printable(e.code, 64)] : []
+  ).slice(0, 16)
+  return {
+    error: {
+      tag,
+      message: errorMessage(error),
+      exitCode: exitCode(error),
+      ...(status !== undefined ? { status } : {}),
+      ...(codes.length > 0 ? { codes } : {}),
+      ...(reason !== undefined ? { reason } : {})
+    }
+  }
+}
+
+/** Whether `--json` was given (before a `--` that ends the options). */
+const wantsJson = (argv: ReadonlyArray<string>): boolean => {
+  const end = argv.indexOf("--")
+  return (end < 0 ? argv : argv.slice(0, end)).includes("--json")
+}
+
+// generic type lines @effect/cli prints above each description
+const genericLines = /^ {2}(A user-defined piece of text\.|A true or false value\.)\n\n/gm
+
+/**
+ * Help and usage text as printed: without ANSI styles unless the stream is a terminal and `NO_COLOR` is unset,
+ * the usage line naming the whole command (`$ effect-registry blob get ...`), no generic type lines.
+ */
+const helpText = (argv: ReadonlyArray<string>, color: boolean) => (text: string): string => {
+  const plain = color ? text : CliIo.stripAnsi(text)
+  return plain.replace(genericLines, "").replace(/^((?:\u001b\[[0-9;]*m)*)\$ ([a-z][a-z-]*)/gm, (line, style, name) => {
+    if (name === "effect-registry") return line
+    const at = argv.indexOf(name)
+    const path = at < 0 ? [name] : [...argv.slice(0, at).filter((w) => !w.startsWith("-")), name]
+    return `${style}$ effect-registry ${path.join(" ")}`
+  })
+}
+
+/**
  * Runs the CLI on an argument vector (without the `node` and script paths):
  * parses it, runs the command, prints errors as one `error: <message>` line
- * to standard error, and returns the exit code. Never fails.
+ * to standard error (with `--json`: one JSON object, see {@link errorJson}),
+ * and returns the exit code. Never fails. When interrupted (Ctrl-C), it
+ * prints a newline and `interrupted` to standard error before the
+ * interruption goes on; the process exits with {@link ExitCode} 130 then
+ * (see {@link exitCodeOfExit}).
  *
  * @example
  * ```ts
@@ -219,28 +288,57 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never,
     const io = yield* CliIo.Io
     const secrets = yield* Ref.make<ReadonlyArray<string>>([])
     const scrub = (s: string) => Effect.map(Ref.get(secrets), (known) => CliIo.scrubber(known)(s))
-    const console = yield* CliIo.console(io, (s) => s)
+    const base = yield* CliIo.console(io, (s) => s)
+    const toStdout = helpText(argv, CliIo.colorOn(io, "stdout"))
+    const toStderr = helpText(argv, CliIo.colorOn(io, "stderr"))
+    const console: typeof base = {
+      ...base,
+      log: (...args) => base.log(toStdout(args.map(String).join(" "))),
+      info: (...args) => base.info(toStdout(args.map(String).join(" "))),
+      error: (...args) => base.error(toStderr(args.map(String).join(" "))),
+      warn: (...args) => base.warn(toStderr(args.map(String).join(" ")))
+    }
+    const json = wantsJson(argv)
     const cli = Command.run(root, { name: "effect-registry", version })
     const exit = yield* cli(["node", "effect-registry", ...argv]).pipe(
       Effect.provide(NodeContext.layer),
       Effect.provideService(CliIo.Secrets, secrets),
       Effect.withConsole(console),
+      Effect.onInterrupt(() => io.stderr("\ninterrupted\n")),
       Effect.exit
     )
     if (Exit.isSuccess(exit)) return 0
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {
       const error = failure.value
-      // @effect/cli already printed the usage problem.
-      if (!ValidationError.isValidationError(error)) {
+      if (json) {
+        yield* io.stderr((yield* scrub(JSON.stringify(errorJson(error)))) + "\n")
+      } else if (!ValidationError.isValidationError(error)) {
+        // @effect/cli already printed the usage problem.
         yield* io.stderr(`error: ${yield* scrub(errorMessage(error))}\n`)
       }
       return exitCode(error)
     }
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      yield* io.stderr("error: interrupted\n")
-      return 1
+    if (Cause.isInterruptedOnly(exit.cause)) return 130
+    const unexpected = Cause.squash(exit.cause)
+    if (json) {
+      yield* io.stderr((yield* scrub(JSON.stringify({ error: { ...errorJson(unexpected).error, tag: "Defect" } }))) + "\n")
+    } else {
+      yield* io.stderr(`error: unexpected failure: ${yield* scrub(errorMessage(unexpected))}\n`)
     }
-    yield* io.stderr(`error: unexpected failure: ${yield* scrub(errorMessage(Cause.squash(exit.cause)))}\n`)
     return 1
   })
+
+/**
+ * The process exit code for the outcome of {@link run}: its code, or 130
+ * when it was interrupted (Ctrl-C).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const exitCodeOfExit = <A, E>(exit: Exit.Exit<A, E>): number =>
+  Exit.isSuccess(exit)
+    ? (typeof exit.value === "number" ? exit.value : 1)
+    : Exit.isInterrupted(exit)
+    ? 130
+    : 1

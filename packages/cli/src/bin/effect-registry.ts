@@ -7,7 +7,6 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Cli from "../Cli.js"
 
 Cli.run(process.argv.slice(2)).pipe(
@@ -15,6 +14,7 @@ Cli.run(process.argv.slice(2)).pipe(
   NodeRuntime.runMain({
     disableErrorReporting: true,
     disablePrettyLogger: true,
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+    // 130 after Ctrl-C (the main fiber interrupted), after the command cancelled its open uploads
+    teardown: (exit, onExit) => onExit(Cli.exitCodeOfExit(exit))
   })
 )
