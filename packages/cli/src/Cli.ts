@@ -184,7 +184,27 @@ export const errorMessage = (error: unknown): string => {
     ? error._tag
     : String(error)
   // a message may quote what a server sent: no control character reaches the terminal, and it stays short
-  return RegistryError.printable(message.replace(/\s*\n\s*/g, " "), MaxMessage)
+  return RegistryError.printable(message.replace(/\s*\n\s*/g, " ") + cliHint(error), MaxMessage)
+}
+
+/** The per-registry form of the fix a transport error names (the library's message names the global flag). */
+const cliHint = (error: unknown): string => {
+  if (!Predicate.hasProperty(error, "_tag") || error._tag !== "TransportError") return ""
+  const kind = Predicate.hasProperty(error, "kind") ? error.kind : undefined
+  const url = Predicate.hasProperty(error, "url") && typeof error.url === "string" ? error.url : undefined
+  const host = url !== undefined ? /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] : undefined
+  if (host === undefined) return ""
+  switch (kind) {
+    case "PlainHttpOnTls":
+      return `; for this registry only: http://${host}/... in the reference, or --registry-opt ${host}=plain-http`
+    case "TlsUnknownCa":
+      return `; for this registry only: --registry-opt ${host}=ca-file=<pem>`
+    case "TlsNameMismatch":
+    case "TlsExpired":
+      return `; for this registry only: --registry-opt ${host}=insecure`
+    default:
+      return ""
+  }
 }
 
 /**
@@ -322,7 +342,9 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never,
     if (Cause.isInterruptedOnly(exit.cause)) return 130
     const unexpected = Cause.squash(exit.cause)
     if (json) {
-      yield* io.stderr((yield* scrub(JSON.stringify({ error: { ...errorJson(unexpected).error, tag: "Defect" } }))) + "\n")
+      yield* io.stderr(
+        (yield* scrub(JSON.stringify({ error: { ...errorJson(unexpected).error, tag: "Defect" } }))) + "\n"
+      )
     } else {
       yield* io.stderr(`error: unexpected failure: ${yield* scrub(errorMessage(unexpected))}\n`)
     }

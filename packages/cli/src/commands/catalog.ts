@@ -6,13 +6,7 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import {
-  globalOptions,
-  hostArg,
-  parseHostTarget,
-  result,
-  withEnv
-} from "../internal/commandKit.js"
+import { globalOptions, hostArg, parseHostTarget, result, withEnv } from "../internal/commandKit.js"
 
 export const catalog = Command.make(
   "catalog",

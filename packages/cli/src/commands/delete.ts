@@ -4,14 +4,7 @@
 import * as Reference from "@effect-registry/core/Reference"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import {
-  globalOptions,
-  parseRef,
-  refArg,
-  resolveDigest,
-  result,
-  withRegistry
-} from "../internal/commandKit.js"
+import { globalOptions, parseRef, refArg, resolveDigest, result, withRegistry } from "../internal/commandKit.js"
 
 export const deleteCommand = Command.make(
   "delete",

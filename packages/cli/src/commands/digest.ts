@@ -4,13 +4,7 @@
 import * as Reference from "@effect-registry/core/Reference"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import {
-  globalOptions,
-  parseRef,
-  refArg,
-  result,
-  withRegistry
-} from "../internal/commandKit.js"
+import { globalOptions, parseRef, refArg, result, withRegistry } from "../internal/commandKit.js"
 
 export const digest = Command.make(
   "digest",

@@ -5,14 +5,7 @@ import * as DockerConfig from "@effect-registry/node/DockerConfig"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import {
-  bad,
-  globalOptions,
-  hostArg,
-  parseHostTarget,
-  result,
-  withEnv
-} from "../internal/commandKit.js"
+import { bad, globalOptions, hostArg, parseHostTarget, result, withEnv } from "../internal/commandKit.js"
 
 export const login = Command.make(
   "login",

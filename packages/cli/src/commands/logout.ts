@@ -4,13 +4,7 @@
 import * as DockerConfig from "@effect-registry/node/DockerConfig"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import {
-  globalOptions,
-  hostArg,
-  parseHost,
-  result,
-  withEnv
-} from "../internal/commandKit.js"
+import { globalOptions, hostArg, parseHost, result, withEnv } from "../internal/commandKit.js"
 
 export const logout = Command.make(
   "logout",

@@ -5,14 +5,7 @@ import * as Reference from "@effect-registry/core/Reference"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import {
-  decodeJson,
-  globalOptions,
-  parseRef,
-  refArg,
-  result,
-  withRegistry
-} from "../internal/commandKit.js"
+import { decodeJson, globalOptions, parseRef, refArg, result, withRegistry } from "../internal/commandKit.js"
 
 export const manifest = Command.make(
   "manifest",

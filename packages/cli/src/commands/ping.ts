@@ -3,13 +3,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import {
-  globalOptions,
-  hostArg,
-  parseHostTarget,
-  result,
-  withEnv
-} from "../internal/commandKit.js"
+import { globalOptions, hostArg, parseHostTarget, result, withEnv } from "../internal/commandKit.js"
 
 export const ping = Command.make(
   "ping",

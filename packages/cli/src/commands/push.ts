@@ -90,16 +90,20 @@ export const push = Command.make(
         Effect.gen(function*() {
           const client = yield* env.client(r.registry)
           const layout = yield* layoutDir(dir)
-          const pushed = yield* Effect.catchIf(OciLayout.push(
-            client,
-            layout,
-            r.repository,
-            r.digest === undefined ? r.tag : undefined,
-            {
-              concurrency: n,
-              ...(Option.isSome(refName) ? { ref: refName.value } : {})
-            }
-          ), (e) => e._tag === "OciLayoutError" && e.reason === "Ambiguous", () => ambiguous(dir, layout))
+          const pushed = yield* Effect.catchIf(
+            OciLayout.push(
+              client,
+              layout,
+              r.repository,
+              r.digest === undefined ? r.tag : undefined,
+              {
+                concurrency: n,
+                ...(Option.isSome(refName) ? { ref: refName.value } : {})
+              }
+            ),
+            (e) => e._tag === "OciLayoutError" && e.reason === "Ambiguous",
+            () => ambiguous(dir, layout)
+          )
           yield* result(env, pushed, { reference: Reference.format(r), digest: pushed })
         }))
     })

@@ -21,9 +21,11 @@ import { tags } from "./tags.js"
 /** The command tree. */
 export const root = Command.make("effect-registry").pipe(
   Command.withDescription(
-    "A client for OCI / Docker registries. References are host[:port]/repository[:tag|@digest]; https unless " +
-      "--plain-http. Credentials: --username with --password-stdin, else Docker's config.json. Exit codes: 0 ok, " +
-      "2 bad input, 3 not found, 4 unauthorized or denied, 1 other failures."
+    "A client for OCI / Docker registries. References are [http://|https://]host[:port]/repository[:tag|@digest]; " +
+      "https unless the reference says http://, --registry-opt HOST=plain-http, --plain-http (every registry) or " +
+      "the settings file ($EFFECT_REGISTRY_CONFIG, else ~/.config/effect-registry/registries.json) says so. " +
+      "Credentials: -u/--username with --password-stdin, -p or a prompt, else Docker's config.json. Exit codes: " +
+      "0 ok, 2 bad input, 3 not found, 4 unauthorized or denied, 130 interrupted, 1 other failures."
   ),
   Command.withSubcommands([
     ping,

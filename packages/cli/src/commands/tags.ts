@@ -4,13 +4,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import {
-  globalOptions,
-  parseRepo,
-  repoArg,
-  result,
-  withRegistry
-} from "../internal/commandKit.js"
+import { globalOptions, parseRepo, repoArg, result, withRegistry } from "../internal/commandKit.js"
 
 export const tags = Command.make(
   "tags",

@@ -1,6 +1,5 @@
 import * as AuthService from "@effect-registry/core/AuthService"
 import * as Credentials from "@effect-registry/core/Credentials"
-import * as Progress from "@effect-registry/core/Progress"
 import * as Reference from "@effect-registry/core/Reference"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as RegistryError from "@effect-registry/core/RegistryError"
@@ -45,7 +44,8 @@ export const global: Options.Options<Global> = Options.all({
     ),
     Options.optional
   ),
-  password: Options.redacted("password").pipe(
+  password: Options.text("password").pipe(
+    Options.map(Redacted.make),
     Options.withAlias("p"),
     Options.withDescription(
       "Password for --username (visible to other users in the process list: prefer --password-stdin or the prompt)"
@@ -123,7 +123,9 @@ export const readCredentials = (
 ): Effect.Effect<Option.Option<Credentials.Credentials>, CliError> =>
   Effect.gen(function*() {
     const sources = [Option.isSome(g.password), g.passwordStdin].filter(Boolean).length
-    if (sources > 1) return yield* new CliError({ reason: "BadInput", detail: "--password and --password-stdin exclude each other" })
+    if (sources > 1) {
+      return yield* new CliError({ reason: "BadInput", detail: "--password and --password-stdin exclude each other" })
+    }
     if (Option.isNone(g.username)) {
       if (sources > 0) {
         return yield* new CliError({ reason: "BadInput", detail: "a password needs --username (-u)" })
@@ -149,7 +151,9 @@ export const readCredentials = (
         })
       }
       const typed = yield* io.readSecret(`Password for ${username}: `)
-      if (typed.length === 0) return yield* new CliError({ reason: "BadInput", detail: "empty password" })
+      if (typed.length === 0) {
+        return yield* new CliError({ reason: "BadInput", detail: "empty password" })
+      }
       return Option.some(Credentials.basic(username, Redacted.make(typed)))
     }
     const bytes = yield* io.stdin
@@ -321,7 +325,7 @@ export const make = (
     const sourceFor = new Map<string, Settings.CredentialsSource>()
     for (const host of hosts) {
       const source = settingsOf(host).credentials
-      if (source !== undefined) for (const key of keysOf(host)) sourceFor.set(key, source)
+      if (source !== undefined) { for (const key of keysOf(host)) sourceFor.set(key, source) }
     }
     const docker = yield* DockerConfig.make()
     const executor = yield* CommandExecutor.CommandExecutor
@@ -409,73 +413,3 @@ export const make = (
     )
     return { global: g, io, client, pullClient, credentials, scrub }
   })
-
-/** A progress sink drawing to standard error: a bar on a terminal, plain lines otherwise. */
-export const progressLayer = (io: IoService): Layer.Layer<Progress.Progress> =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const blobs = yield* Ref.make(new Map<string, { bytes: number; total: number | undefined; done: boolean }>())
-    const lastDraw = yield* Ref.make(0)
-    const short = (d: string) => d.slice(0, 19)
-    const draw = (force: boolean) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        if (!force && now - (yield* Ref.get(lastDraw)) < 100) return
-        yield* Ref.set(lastDraw, now)
-        const all = Array.from((yield* Ref.get(blobs)).values())
-        const bytes = all.reduce((n, b) => n + b.bytes, 0)
-        const total = all.reduce((n, b) => n + (b.total ?? b.bytes), 0)
-        const done = all.filter((b) => b.done).length
-        const width = Math.max(10, Math.min(40, io.columns - 40))
-        const filled = total > 0 ? Math.min(width, Math.round((bytes / total) * width)) : 0
-        const bar = "#".repeat(filled) + "-".repeat(width - filled)
-        yield* io.stderr(`\r[${bar}] ${formatBytes(bytes)}/${formatBytes(total)} ${done}/${all.length} blobs`)
-      })
-    const emit = (event: Progress.Event): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        switch (event._tag) {
-          case "BlobStart":
-          case "BlobProgress": {
-            yield* Ref.update(blobs, (m) =>
-              new Map(m).set(event.digest, { bytes: event.bytes, total: event.total, done: false }))
-            if (io.stderrIsTTY) {
-              yield* draw(false)
-            } else if (event._tag === "BlobStart") {
-              yield* io.stderr(`${short(event.digest)} started\n`)
-            }
-            return
-          }
-          case "BlobDone": {
-            yield* Ref.update(blobs, (m) =>
-              new Map(m).set(event.digest, { bytes: event.total ?? event.bytes, total: event.total, done: true }))
-            if (io.stderrIsTTY) {
-              yield* draw(true)
-            } else {yield* io.stderr(
-                `${short(event.digest)} ${event.outcome.toLowerCase()} ${formatBytes(event.bytes)}\n`
-              )}
-            return
-          }
-          case "ImageDone": {
-            if (io.stderrIsTTY) {
-              yield* io.stderr("\n")
-            }
-            yield* io.stderr(`${event.digest} done, ${formatBytes(event.bytes)} moved\n`)
-            yield* Ref.set(blobs, new Map())
-            return
-          }
-        }
-      })
-    return Layer.succeed(Progress.Progress, Progress.Progress.of({ emit }))
-  }))
-
-/** `1.2 MiB` style sizes. */
-export const formatBytes = (n: number): string => {
-  if (n < 1024) return `${n} B`
-  const units = ["KiB", "MiB", "GiB", "TiB"]
-  let v = n / 1024
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v.toFixed(1)} ${units[i]}`
-}

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as CliEnv from "./cliEnv.js"
 import { CliError } from "./cliIo.js"
+import * as ProgressView from "./progress.js"
 import * as Settings from "./settings.js"
 
 export const bad = (detail: string) => new CliError({ reason: "BadInput", detail })
@@ -29,7 +30,7 @@ export const withEnv = <A, E, R>(
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const env = yield* CliEnv.make(g, hosts)
-    return yield* f(env).pipe(Effect.provide(CliEnv.progressLayer(env.io)))
+    return yield* f(env).pipe(Effect.provide(ProgressView.layer(env.io)))
   }))
 
 // Longest line of text output: a name from a registry (a tag is 128 characters at most) never needs more.
@@ -213,8 +214,7 @@ export const descriptorJson = (d: Descriptor.Descriptor) => ({
 })
 
 /** A positional argument with its description (shown by `--help`). */
-export const arg = (name: string, description: string) =>
-  Args.text({ name }).pipe(Args.withDescription(description))
+export const arg = (name: string, description: string) => Args.text({ name }).pipe(Args.withDescription(description))
 
 const refText = "[http://|https://]host[:port]/repository[:tag|@digest]; a scheme before the host sets it for that " +
   "registry (default https)"
