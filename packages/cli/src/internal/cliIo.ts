@@ -125,7 +125,8 @@ export const nodeIo: Layer.Layer<Io> = Layer.sync(Io, () =>
       return Effect.sync(cleanup)
     }),
     stderrIsTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns ?? 80,
+    // a pseudo-terminal without a size says 0 columns
+    columns: process.stderr.columns || 80,
     stdoutIsTTY: process.stdout.isTTY === true,
     noColor: (process.env["NO_COLOR"] ?? "") !== "",
     readSecret: process.stdin.isTTY === true && process.stderr.isTTY === true ? readSecretTTY : undefined
