@@ -11,6 +11,7 @@
  */
 import * as RegistryError from "@effect-registry/core/RegistryError"
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Cause from "effect/Cause"
@@ -177,8 +178,10 @@ const MaxMessage = 8192
  * @category utils
  */
 export const errorMessage = (error: unknown): string => {
-  const message = Predicate.hasProperty(error, "message") && typeof error.message === "string" &&
-      error.message.length > 0
+  const message = ValidationError.isValidationError(error)
+    ? CliIo.stripAnsi(HelpDoc.toAnsiText(error.error)).trim()
+    : Predicate.hasProperty(error, "message") && typeof error.message === "string" &&
+        error.message.length > 0
     ? error.message
     : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
     ? error._tag
@@ -311,14 +314,15 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never,
     const base = yield* CliIo.console(io, (s) => s)
     const toStdout = helpText(argv, CliIo.colorOn(io, "stdout"))
     const toStderr = helpText(argv, CliIo.colorOn(io, "stderr"))
+    const json = wantsJson(argv)
+    // with --json, a usage problem is the one JSON object printed below, not @effect/cli's text
     const console: typeof base = {
       ...base,
       log: (...args) => base.log(toStdout(args.map(String).join(" "))),
       info: (...args) => base.info(toStdout(args.map(String).join(" "))),
-      error: (...args) => base.error(toStderr(args.map(String).join(" "))),
-      warn: (...args) => base.warn(toStderr(args.map(String).join(" ")))
+      error: (...args) => json ? Effect.void : base.error(toStderr(args.map(String).join(" "))),
+      warn: (...args) => json ? Effect.void : base.warn(toStderr(args.map(String).join(" ")))
     }
-    const json = wantsJson(argv)
     const cli = Command.run(root, { name: "effect-registry", version })
     const exit = yield* cli(["node", "effect-registry", ...argv]).pipe(
       Effect.provide(NodeContext.layer),

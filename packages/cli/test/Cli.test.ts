@@ -516,6 +516,13 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
         const bad = JSON.parse((yield* cli(["tags", `${h}/Bad Name`, "--json"], { dockerConfig: home })).stderr)
         assert.strictEqual(bad.error.tag, "ReferenceInvalid")
         assert.strictEqual(bad.error.exitCode, 2)
+        // a usage problem too: one JSON object, no help text
+        const usage = yield* cli(["tags", "--json", "--frobnicate"], { dockerConfig: home })
+        assert.strictEqual(usage.code, 2)
+        assert.strictEqual(lines(usage.stderr).length, 1, usage.stderr)
+        const problem = JSON.parse(usage.stderr)
+        assert.strictEqual(problem.error.exitCode, 2)
+        assert.isAbove(problem.error.message.length, 0)
 
         // a registry that is down
         const port = yield* Effect.async<number>((resume) => {
