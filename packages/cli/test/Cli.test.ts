@@ -666,6 +666,22 @@ layer(basic, { timeout: "180 seconds", excludeTestServices: true })(
         })
         assert.strictEqual(wrong.code, 4)
         assert.notInclude(wrong.stderr.replace(/^warning: .*$/m, ""), "wrong-pw-123")
+
+        // each registry's credentials source: Docker's config by default, none when the settings file says so
+        const auth = Buffer.from(`alice:${password}`).toString("base64")
+        fs.writeFileSync(path.join(home, "config.json"), JSON.stringify({ auths: { [h]: { auth } } }))
+        ok(yield* cli(["catalog", `http://${h}`], { dockerConfig: home }))
+        const settings = path.join(home, "registries.json")
+        fs.writeFileSync(settings, JSON.stringify({ registries: { [h]: { credentials: "none" } } }))
+        const none = yield* cli(["catalog", `http://${h}`], {
+          dockerConfig: home,
+          env: { EFFECT_REGISTRY_CONFIG: settings }
+        })
+        assert.strictEqual(none.code, 4, none.stderr)
+        const opt = yield* cli(["catalog", `http://${h}`, "--registry-opt", `${h}=credentials=none`], {
+          dockerConfig: home
+        })
+        assert.strictEqual(opt.code, 4, opt.stderr)
       }))
 
     it.scoped("login writes Docker's config.json, logout removes it", () =>

@@ -300,7 +300,8 @@ export const make = (
     // mirrors as written (`http://mirror:5000` names its scheme)
     const mirrorScheme = new Map<string, Settings.Scheme>()
     const mirrorsOf = (host: string) => settingsOf(host).mirrors ?? []
-    const hosts = new Set<string>([...named.map((t) => t.registry.toLowerCase()), ...file.keys(), ...opts.keys()])
+    // the hosts this command may address: the named registries, their mirrors, and those set on the command line
+    const hosts = new Set<string>([...named.map((t) => t.registry.toLowerCase()), ...opts.keys()])
     for (const t of named) {
       for (const m of mirrorsOf(t.registry)) {
         const e = yield* Settings.parseEndpoint(m)
@@ -346,7 +347,12 @@ export const make = (
       }
     })
 
-    const base = NodeHttp.layer({ registries }).pipe(
+    // the global flags hold for every origin (a token realm, a blob redirect), the settings per host over them
+    const tls: NodeHttp.TlsOptions = {
+      insecure: g.insecure,
+      ...(Option.isSome(g.caFile) ? { ca: g.caFile.value } : {})
+    }
+    const base = NodeHttp.layer({ tls, registries }).pipe(
       Layer.mapError((e) => new CliError({ reason: "BadInput", detail: e.message, cause: e }))
     )
     const sessions: Sessions = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
