@@ -328,7 +328,8 @@ export const run = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never,
       Effect.provide(NodeContext.layer),
       Effect.provideService(CliIo.Secrets, secrets),
       Effect.withConsole(console),
-      Effect.onInterrupt(() => io.stderr("\ninterrupted\n")),
+      Effect.onInterrupt(() => CliIo.announceInterrupt(io)),
+      Effect.provideService(CliIo.Interrupted, yield* Ref.make(false)),
       Effect.exit
     )
     if (Exit.isSuccess(exit)) return 0

@@ -74,6 +74,20 @@ export const scrubber = (secrets: ReadonlyArray<string>) => {
 
 export class Io extends Context.Tag("@effect-registry/cli/Cli/Io")<Io, IoService>() {}
 
+/** Whether the interruption (Ctrl-C) was announced on standard error already. */
+export class Interrupted extends Context.Tag("@effect-registry/cli/Cli/Interrupted")<Interrupted, Ref.Ref<boolean>>() {}
+
+/**
+ * A newline (after the terminal's `^C`) and `interrupted` on standard error, once: the innermost handler announces
+ * it before the clean-up that follows (cancelling uploads) prints anything.
+ */
+export const announceInterrupt = (io: IoService): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(Interrupted), (ref) =>
+    Effect.flatMap(
+      ref._tag === "Some" ? Ref.getAndSet(ref.value, true) : Effect.succeed(false),
+      (done) => (done ? Effect.void : io.stderr("\ninterrupted\n"))
+    ))
+
 /** Bytes read from standard input at most (a password, a manifest). */
 export const MaxStdin = 16 * 1024 * 1024
 

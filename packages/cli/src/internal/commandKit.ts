@@ -16,7 +16,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as CliEnv from "./cliEnv.js"
-import { CliError } from "./cliIo.js"
+import { announceInterrupt, CliError } from "./cliIo.js"
 import * as ProgressView from "./progress.js"
 import * as Settings from "./settings.js"
 
@@ -30,7 +30,11 @@ export const withEnv = <A, E, R>(
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const env = yield* CliEnv.make(g, hosts)
-    return yield* f(env).pipe(Effect.provide(ProgressView.layer(env.io)))
+    return yield* f(env).pipe(
+      Effect.provide(ProgressView.layer(env.io)),
+      // before the scope's clean-up (open uploads cancelled) reports
+      Effect.onInterrupt(() => announceInterrupt(env.io))
+    )
   }))
 
 // Longest line of text output: a name from a registry (a tag is 128 characters at most) never needs more.
