@@ -200,6 +200,12 @@ const cliHint = (error: unknown): string => {
   switch (kind) {
     case "PlainHttpOnTls":
       return `; for this registry only: http://${host}/... in the reference, or --registry-opt ${host}=plain-http`
+    case "TlsOnPlainHttp":
+      return `; for this registry only: https://${host}/... in the reference, or --registry-opt ${host}=https`
+    case "ClosedBeforeAnswer":
+      return url?.startsWith("http:") === true
+        ? `; or, for this registry only: https://${host}/... in the reference, or --registry-opt ${host}=https`
+        : ""
     case "TlsUnknownCa":
       return `; for this registry only: --registry-opt ${host}=ca-file=<pem>`
     case "TlsNameMismatch":

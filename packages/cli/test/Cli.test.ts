@@ -798,6 +798,10 @@ layer(RealRegistry.layer({ mode: "tls" }), { timeout: "180 seconds", excludeTest
         const run = (args: ReadonlyArray<string>) => cli(args, { dockerConfig: home })
         ok(yield* run(["push", src, `http://${A}/cli/app:v1`]))
 
+        // plain http to an https registry: the message says to use https for it
+        const wrongScheme = yield* run(["ping", `http://${B}`])
+        assert.strictEqual(wrongScheme.code, 1)
+        assert.include(wrongScheme.stderr, `https://${B}/... in the reference, or --registry-opt ${B}=https`)
         // an untrusted CA: the message names --ca-file, and its per-registry form
         const untrusted = yield* run(["copy", `http://${A}/cli/app:v1`, `${B}/cli/app:v1`])
         assert.strictEqual(untrusted.code, 1)
