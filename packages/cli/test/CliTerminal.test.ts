@@ -297,3 +297,27 @@ layer(RealRegistry.layer(), { timeout: "300 seconds", excludeTestServices: true 
     )
   }
 )
+
+const password = "pw-Term-93-correct-horse"
+
+layer(RealRegistry.layer({ mode: "basic", users: [{ username: "alice", password }] }), {
+  timeout: "300 seconds",
+  excludeTestServices: true
+})("the bin's password prompt", (it) => {
+  it.scoped("-u without a password prompts on the terminal, echoing nothing", () =>
+    Effect.gen(function*() {
+      assert.isTrue(hasScript, "util-linux `script` is needed")
+      const registry = yield* RealRegistry.RealRegistry
+      const home = yield* tempDir
+      const run = yield* onTerminal(["catalog", `http://${registry.host}`, "-u", "alice"], {
+        HOME: home,
+        DOCKER_CONFIG: home
+      })
+      yield* waitFor("the prompt", Effect.sync(() => run.output().includes("Password for alice: ")), 90_000)
+      run.child.stdin?.write(`${password}\r`)
+      const code = yield* run.exit
+      assert.strictEqual(code, 0, run.output())
+      assert.notInclude(run.output(), password)
+      assert.notInclude(run.output(), "warning:")
+    }), 240_000)
+})
