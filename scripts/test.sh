@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 started=$(date +%s)
 ensure_pnpm
-ensure_system_tools docker-registry:docker-registry skopeo:skopeo openssl:openssl
+ensure_system_tools docker-registry:docker-registry skopeo:skopeo openssl:openssl script:bsdutils
 
 echo "==> pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile --reporter=append-only 2>&1 | tail -n 3

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import { root } from "./commands/root.js"
 import * as CliIo from "./internal/cliIo.js"
@@ -18,12 +19,13 @@ import * as Runner from "./internal/runner.js"
 /**
  * The exit codes: `0` success, `1` failure, `2` bad input (an invalid
  * reference, name, tag, digest, platform or command line), `3` not found
- * (manifest, blob or repository unknown), `4` unauthorized or denied.
+ * (manifest, blob or repository unknown), `4` unauthorized or denied, `130`
+ * interrupted (Ctrl-C).
  *
  * @since 0.1.0
  * @category models
  */
-export type ExitCode = 0 | 1 | 2 | 3 | 4
+export type ExitCode = Runner.ExitCode
 
 /**
  * @since 0.1.0
@@ -34,7 +36,8 @@ export const ExitCode = {
   Failure: 1,
   BadInput: 2,
   NotFound: 3,
-  Unauthorized: 4
+  Unauthorized: 4,
+  Interrupted: 130
 } as const satisfies Record<string, ExitCode>
 
 /**
@@ -90,7 +93,8 @@ export type Memory = CliIo.Memory
  * @example
  * ```ts
  * import { Cli } from "@effect-registry/cli"
- * import * as Effect from "effect/Effect"
+ * import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
  *
  * const program = Effect.gen(function*() {
  *   const io = yield* Cli.memoryIo()
@@ -105,6 +109,9 @@ export type Memory = CliIo.Memory
 export const memoryIo: (options?: {
   readonly stdin?: string | Uint8Array | undefined
   readonly stderrIsTTY?: boolean | undefined
+  readonly stdoutIsTTY?: boolean | undefined
+  readonly noColor?: boolean | undefined
+  readonly typed?: string | undefined
 }) => Effect.Effect<CliIo.Memory> = CliIo.memoryIo
 
 /**
@@ -150,14 +157,38 @@ export const command = root
 export const version: string = Runner.version
 
 /**
+ * The error as one JSON object (what `--json` prints on standard error): its
+ * tag, message, exit code, and when the registry answered: the HTTP status
+ * and the registry's error codes.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const errorJson: (error: unknown) => ReturnType<typeof Runner.errorJson> = Runner.errorJson
+
+/**
+ * The process exit code for the outcome of {@link run}: its code, or 130
+ * when it was interrupted (Ctrl-C).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const exitCodeOfExit: <A, E>(exit: Exit.Exit<A, E>) => number = Runner.exitCodeOfExit
+
+/**
  * Runs the CLI on an argument vector (without the `node` and script paths):
  * parses it, runs the command, prints errors as one `error: <message>` line
- * to standard error, and returns the exit code. Never fails.
+ * to standard error (with `--json`: one JSON object, see {@link errorJson}),
+ * and returns the exit code. Never fails. When interrupted (Ctrl-C), it
+ * prints a newline and `interrupted` to standard error before the
+ * interruption goes on; the process exits with {@link ExitCode} 130 then
+ * (see {@link exitCodeOfExit}).
  *
  * @example
  * ```ts
  * import { Cli } from "@effect-registry/cli"
- * import * as Effect from "effect/Effect"
+ * import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
  *
  * const code = Cli.run(["tags", "--plain-http", "127.0.0.1:5000/team/app"]).pipe(Effect.provide(Cli.layerNodeIo))
  * ```

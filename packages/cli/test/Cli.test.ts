@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -80,14 +81,34 @@ interface Ran {
 /** Runs the CLI in-process, output captured, Docker's config read from `dockerConfig` only. */
 const cli = (
   args: ReadonlyArray<string>,
-  options: { readonly stdin?: string; readonly dockerConfig: string; readonly tty?: boolean }
+  options: {
+    readonly stdin?: string
+    readonly dockerConfig: string
+    readonly tty?: boolean
+    readonly stdoutTty?: boolean
+    readonly noColor?: boolean
+    readonly typed?: string
+    readonly env?: Readonly<Record<string, string>>
+  }
 ): Effect.Effect<Ran> =>
   Effect.gen(function*() {
-    const io = yield* Cli.memoryIo({ stdin: options.stdin, stderrIsTTY: options.tty })
+    const io = yield* Cli.memoryIo({
+      stdin: options.stdin,
+      stderrIsTTY: options.tty,
+      stdoutIsTTY: options.stdoutTty,
+      noColor: options.noColor,
+      typed: options.typed
+    })
     const code = yield* Cli.run(args).pipe(
       Effect.provide(io.layer),
       Effect.withConfigProvider(
-        ConfigProvider.fromMap(new Map([["DOCKER_CONFIG", options.dockerConfig], ["HOME", options.dockerConfig]]))
+        ConfigProvider.fromMap(
+          new Map([
+            ["DOCKER_CONFIG", options.dockerConfig],
+            ["HOME", options.dockerConfig],
+            ...Object.entries(options.env ?? {})
+          ])
+        )
       )
     )
     return { code, stdout: yield* io.stdout, bytes: yield* io.stdoutBytes, stderr: yield* io.stderr }
@@ -228,10 +249,17 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
         assert.include(listBlobs(one), arm.manifest.digest.slice(7))
         assert.notInclude(listBlobs(one), image.manifest.digest.slice(7))
 
-        // on a terminal, progress is a bar redrawn in place
+        // on a terminal, progress is a line per blob and a total, redrawn in place
         const bar = ok(yield* cli(["push", src, `${h}/cli/bar:v1`, "--plain-http"], { dockerConfig: home, tty: true }))
-        assert.match(bar.stderr, /\r\[#+\] \S+ \S+\/\S+ \S+ 3\/3 blobs/)
+        assert.match(bar.stderr, /\u001b\[\d+F\u001b\[J/)
+        assert.match(bar.stderr, /^total {2}\S+ \S+ \/ \S+ \S+.* 3\/3 blobs$/m)
+        assert.match(
+          bar.stderr,
+          // a finished blob's line stays, above the lines redrawn (after the codes that erase them)
+          new RegExp(`(?:^|\u001b\\[J)${image.layers[0].digest.slice(0, 19)} {2}transferred {2}\\S+ \\S+$`, "m")
+        )
         assert.include(bar.stderr, `${image.manifest.digest} done`)
+        assert.strictEqual(bar.stdout, `${image.manifest.digest}\n`)
 
         // push from a tar of the layout
         const tar = path.join(home, "layout.tar")
@@ -420,6 +448,129 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
         assert.deepStrictEqual(listBlobs(ours), listBlobs(theirs))
       }))
 
+    it.scoped("plain http per registry: a scheme in the reference, --registry-opt, the settings file", () =>
+      Effect.gen(function*() {
+        const registry = yield* RealRegistry.RealRegistry
+        const home = yield* tempDir
+        const h = registry.host
+        const src = path.join(home, "src")
+        const image = makeImage(src)
+        writeLayout(src, [{ desc: image.manifest, ref: "v1" }])
+        const run = (args: ReadonlyArray<string>, env?: Record<string, string>) =>
+          cli(args, { dockerConfig: home, ...(env !== undefined ? { env } : {}) })
+
+        // http:// in a reference is plain http for that registry, no flag needed
+        const pushed = ok(yield* run(["push", src, `http://${h}/cli/scheme:v1`]))
+        assert.strictEqual(pushed.stdout, `${image.manifest.digest}\n`)
+        assert.deepStrictEqual(lines(ok(yield* run(["tags", `http://${h}/cli/scheme`])).stdout), ["v1"])
+        assert.strictEqual(ok(yield* run(["ping", `http://${h}`])).stdout, `${h}: ok\n`)
+        // a forgotten --plain-http: the message names the fixes, global and for this registry
+        const forgot = yield* run(["ping", h])
+        assert.strictEqual(forgot.code, 1)
+        assert.include(forgot.stderr, "--plain-http")
+        assert.include(forgot.stderr, `--registry-opt ${h}=plain-http`)
+        ok(yield* run(["ping", h, "--registry-opt", `${h}=plain-http`]))
+        // https:// is refused as the scheme it is, other schemes are bad input
+        assert.strictEqual((yield* run(["ping", `https://${h}`])).code, 1)
+        const ftp = yield* run(["tags", `ftp://${h}/cli/scheme`])
+        assert.strictEqual(ftp.code, 2)
+        assert.include(ftp.stderr, "use http:// or https://")
+        assert.strictEqual((yield* run(["ping", h, "--registry-opt", `${h}=bogus`])).code, 2)
+        assert.strictEqual((yield* run(["ping", h, "--registry-opt", "plain-http"])).code, 2)
+
+        // the settings file: ~/.config/effect-registry/registries.json, or $EFFECT_REGISTRY_CONFIG
+        const settingsDir = path.join(home, ".config", "effect-registry")
+        fs.mkdirSync(settingsDir, { recursive: true })
+        fs.writeFileSync(
+          path.join(settingsDir, "registries.json"),
+          JSON.stringify({ registries: { [h]: { scheme: "http" } } })
+        )
+        assert.deepStrictEqual(lines(ok(yield* run(["tags", `${h}/cli/scheme`])).stdout), ["v1"])
+        // the reference's scheme wins over the file
+        assert.strictEqual((yield* run(["ping", `https://${h}`])).code, 1)
+        const other = path.join(home, "other.json")
+        fs.writeFileSync(other, JSON.stringify({ registries: { [h]: { scheme: "gopher" } } }))
+        const invalid = yield* run(["ping", h], { EFFECT_REGISTRY_CONFIG: other })
+        assert.strictEqual(invalid.code, 2)
+        assert.include(invalid.stderr, other)
+        const missing = yield* run(["ping", h], { EFFECT_REGISTRY_CONFIG: path.join(home, "none.json") })
+        assert.strictEqual(missing.code, 2)
+        assert.include(missing.stderr, "does not exist")
+      }))
+
+    it.scoped("--json errors are one JSON object on standard error; messages name what to do", () =>
+      Effect.gen(function*() {
+        const registry = yield* RealRegistry.RealRegistry
+        const home = yield* tempDir
+        const h = registry.host
+        const missing = yield* cli(["manifest", `http://${h}/cli/none:v1`, "--json"], { dockerConfig: home })
+        assert.strictEqual(missing.code, 3)
+        assert.strictEqual(missing.stdout, "")
+        assert.strictEqual(lines(missing.stderr).length, 1)
+        const parsed = JSON.parse(missing.stderr)
+        assert.strictEqual(parsed.error.tag, "ManifestUnknown")
+        assert.strictEqual(parsed.error.status, 404)
+        assert.strictEqual(parsed.error.exitCode, 3)
+        assert.include(parsed.error.codes, "MANIFEST_UNKNOWN")
+        assert.match(parsed.error.message, /^Manifest unknown/)
+        const bad = JSON.parse((yield* cli(["tags", `${h}/Bad Name`, "--json"], { dockerConfig: home })).stderr)
+        assert.strictEqual(bad.error.tag, "ReferenceInvalid")
+        assert.strictEqual(bad.error.exitCode, 2)
+        // a usage problem too: one JSON object, no help text
+        const usage = yield* cli(["tags", "--json", "--frobnicate"], { dockerConfig: home })
+        assert.strictEqual(usage.code, 2)
+        assert.strictEqual(lines(usage.stderr).length, 1, usage.stderr)
+        const problem = JSON.parse(usage.stderr)
+        assert.strictEqual(problem.error.exitCode, 2)
+        assert.isAbove(problem.error.message.length, 0)
+
+        // a registry that is down
+        const port = yield* Effect.async<number>((resume) => {
+          const server = net.createServer()
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address()
+            const p = typeof address === "object" && address !== null ? address.port : 0
+            server.close(() => resume(Effect.succeed(p)))
+          })
+        })
+        const down = yield* cli(["ping", `http://127.0.0.1:${port}`], { dockerConfig: home })
+        assert.strictEqual(down.code, 1)
+        assert.include(down.stderr, "nothing listens there; check that the registry is running")
+
+        // a docker save archive given to push, as a directory and as a tar
+        const saved = path.join(home, "saved")
+        fs.mkdirSync(saved)
+        fs.writeFileSync(
+          path.join(saved, "manifest.json"),
+          JSON.stringify([{ Config: "c.json", RepoTags: [], Layers: [] }])
+        )
+        fs.writeFileSync(path.join(saved, "c.json"), "{}")
+        const asDir = yield* cli(["push", saved, `http://${h}/cli/saved:v1`], { dockerConfig: home })
+        assert.strictEqual(asDir.code, 2)
+        assert.include(asDir.stderr, "not an OCI layout")
+        assert.include(asDir.stderr, "`docker save` archive")
+        assert.include(asDir.stderr, "use `effect-registry import`")
+        const tar = path.join(home, "saved.tar")
+        assert.strictEqual((yield* exec("tar", ["-cf", tar, "-C", saved, "manifest.json", "c.json"])).code, 0)
+        const asTar = yield* cli(["push", tar, `http://${h}/cli/saved:v1`], { dockerConfig: home })
+        assert.strictEqual(asTar.code, 2)
+        assert.include(asTar.stderr, "`docker save` archive")
+
+        // a layout with several ref names and none like the tag: they are named, and --ref-name
+        const src = path.join(home, "two")
+        const a = makeImage(src)
+        const b = makeImage(src, { os: "linux", architecture: "arm64" })
+        writeLayout(src, [{ desc: a.manifest, ref: "first" }, { desc: b.manifest, ref: "second" }])
+        const ambiguous = yield* cli(["push", src, `http://${h}/cli/two:v9`], { dockerConfig: home })
+        assert.strictEqual(ambiguous.code, 2)
+        assert.include(ambiguous.stderr, "(first, second)")
+        assert.include(ambiguous.stderr, "--ref-name")
+        const named = ok(
+          yield* cli(["push", src, `http://${h}/cli/two:v9`, "--ref-name", "second"], { dockerConfig: home })
+        )
+        assert.strictEqual(named.stdout, `${b.manifest.digest}\n`)
+      }))
+
     it.scoped("the real bin runs as a process, with its exit codes", () =>
       Effect.gen(function*() {
         const registry = yield* RealRegistry.RealRegistry
@@ -486,6 +637,51 @@ layer(basic, { timeout: "180 seconds", excludeTestServices: true })(
         assert.notInclude(wrong.stderr, "wrong-password")
         const empty = yield* cli(["catalog", h, ...args], { dockerConfig: home, stdin: "" })
         assert.strictEqual(empty.code, 2)
+      }))
+
+    it.scoped("-u/-p with a warning, a prompt on a terminal, none elsewhere", () =>
+      Effect.gen(function*() {
+        const registry = yield* RealRegistry.RealRegistry
+        const home = yield* tempDir
+        const h = registry.host
+        const argv = yield* cli(["catalog", `http://${h}`, "-u", "alice", "-p", password], { dockerConfig: home })
+        assert.strictEqual(argv.code, 0, argv.stderr)
+        assert.match(argv.stderr, /^warning: a password on the command line is visible to other users/m)
+        leaks(argv)
+        const prompted = yield* cli(["catalog", `http://${h}`, "-u", "alice"], { dockerConfig: home, typed: password })
+        assert.strictEqual(prompted.code, 0, prompted.stderr)
+        assert.include(prompted.stderr, "Password for alice: ")
+        leaks(prompted)
+        const noTerminal = yield* cli(["catalog", `http://${h}`, "-u", "alice"], { dockerConfig: home })
+        assert.strictEqual(noTerminal.code, 2)
+        assert.include(noTerminal.stderr, "--password-stdin")
+        const both = yield* cli(["catalog", `http://${h}`, "-u", "alice", "-p", password, "--password-stdin"], {
+          dockerConfig: home,
+          stdin: password
+        })
+        assert.strictEqual(both.code, 2)
+        leaks(both)
+        const wrong = yield* cli(["catalog", `http://${h}`, "-u", "alice", "-p", "wrong-pw-123"], {
+          dockerConfig: home
+        })
+        assert.strictEqual(wrong.code, 4)
+        assert.notInclude(wrong.stderr.replace(/^warning: .*$/m, ""), "wrong-pw-123")
+
+        // each registry's credentials source: Docker's config by default, none when the settings file says so
+        const auth = Buffer.from(`alice:${password}`).toString("base64")
+        fs.writeFileSync(path.join(home, "config.json"), JSON.stringify({ auths: { [h]: { auth } } }))
+        ok(yield* cli(["catalog", `http://${h}`], { dockerConfig: home }))
+        const settings = path.join(home, "registries.json")
+        fs.writeFileSync(settings, JSON.stringify({ registries: { [h]: { credentials: "none" } } }))
+        const none = yield* cli(["catalog", `http://${h}`], {
+          dockerConfig: home,
+          env: { EFFECT_REGISTRY_CONFIG: settings }
+        })
+        assert.strictEqual(none.code, 4, none.stderr)
+        const opt = yield* cli(["catalog", `http://${h}`, "--registry-opt", `${h}=credentials=none`], {
+          dockerConfig: home
+        })
+        assert.strictEqual(opt.code, 4, opt.stderr)
       }))
 
     it.scoped("login writes Docker's config.json, logout removes it", () =>
@@ -586,8 +782,93 @@ layer(RealRegistry.layer({ mode: "tls" }), { timeout: "180 seconds", excludeTest
         })
         assert.strictEqual(missing.code, 2)
       }))
+
+    it.scoped("copy from an http registry to an https one; mirrors serve pulls, in order, then the registry", () =>
+      Effect.gen(function*() {
+        const secure = yield* RealRegistry.RealRegistry
+        const plain = yield* RealRegistry.make()
+        const home = yield* tempDir
+        const ca = path.join(home, "ca.pem")
+        fs.writeFileSync(ca, secure.caPem ?? "")
+        const A = plain.host
+        const B = secure.host
+        const src = path.join(home, "src")
+        const image = makeImage(src)
+        writeLayout(src, [{ desc: image.manifest, ref: "v1" }])
+        const run = (args: ReadonlyArray<string>) => cli(args, { dockerConfig: home })
+        ok(yield* run(["push", src, `http://${A}/cli/app:v1`]))
+
+        // plain http to an https registry: the message says to use https for it
+        const wrongScheme = yield* run(["ping", `http://${B}`])
+        assert.strictEqual(wrongScheme.code, 1)
+        assert.include(wrongScheme.stderr, `https://${B}/... in the reference, or --registry-opt ${B}=https`)
+        // an untrusted CA: the message names --ca-file, and its per-registry form
+        const untrusted = yield* run(["copy", `http://${A}/cli/app:v1`, `${B}/cli/app:v1`])
+        assert.strictEqual(untrusted.code, 1)
+        assert.include(untrusted.stderr, "--ca-file")
+        assert.include(untrusted.stderr, `--registry-opt ${B}=ca-file=`)
+        const copied = ok(
+          yield* run(["copy", `http://${A}/cli/app:v1`, `${B}/cli/app:v1`, "--registry-opt", `${B}=ca-file=${ca}`])
+        )
+        assert.strictEqual(copied.stdout, `${image.manifest.digest}\n`)
+        // and back, with the CA from the settings file
+        const settingsDir = path.join(home, ".config", "effect-registry")
+        fs.mkdirSync(settingsDir, { recursive: true })
+        const settings = (registries: unknown) =>
+          fs.writeFileSync(path.join(settingsDir, "registries.json"), JSON.stringify({ registries }))
+        settings({ [B]: { caFile: ca }, [A]: { scheme: "http" } })
+        ok(yield* run(["copy", `${B}/cli/app:v1`, `${A}/cli/back:v1`]))
+
+        // mirrors: only-a is on the mirror A alone, only-b on B alone
+        ok(yield* run(["push", src, `${A}/cli/only-a:v1`]))
+        ok(yield* run(["push", src, `${B}/cli/only-b:v1`]))
+        settings({ [B]: { caFile: ca, mirrors: [`http://${A}`] } })
+        const viaMirror = ok(yield* run(["pull", `${B}/cli/only-a:v1`, path.join(home, "a"), "-v"]))
+        assert.include(viaMirror.stderr, `${B}: reading from the mirror ${A}`)
+        assert.notMatch(viaMirror.stderr, new RegExp(`^\\S+ https://${B}/v2/cli/only-a/`, "m"))
+        assert.include(listBlobs(path.join(home, "a")), image.manifest.digest.slice(7))
+        const fallback = ok(yield* run(["pull", `${B}/cli/only-b:v1`, path.join(home, "b"), "-v"]))
+        assert.include(fallback.stderr, `${B}: the mirror ${A} does not answer, next`)
+        assert.match(fallback.stderr, new RegExp(`^GET https://${B}/v2/cli/only-b/manifests/v1 200`, "m"))
+        // copy reads its source through the mirror too; a mirror from --registry-opt comes first
+        settings({ [B]: { caFile: ca } })
+        ok(
+          yield* run([
+            "copy",
+            `${B}/cli/only-a:v1`,
+            `http://${A}/cli/again:v1`,
+            "--registry-opt",
+            `${B}=mirror=http://${A}`
+          ])
+        )
+      }))
   }
 )
+
+describe("--help", () => {
+  it.effect("has no ANSI codes when piped or with NO_COLOR, names the whole command, describes every argument", () =>
+    Effect.gen(function*() {
+      const home = os.tmpdir()
+      const piped = ok(yield* cli(["copy", "--help"], { dockerConfig: home }))
+      assert.notInclude(piped.stdout, "\u001b")
+      assert.match(piped.stdout, /^\$ effect-registry copy /m)
+      assert.include(piped.stdout, "[--platform text...]")
+      assert.notInclude(piped.stdout, "A user-defined piece of text")
+      assert.match(piped.stdout, /<SRC>\n\n {2}The image or index to copy: \[http:\/\/\|https:\/\/\]host/)
+      assert.include(piped.stdout, "(-u, --username text)")
+      assert.include(piped.stdout, "(-p, --password text)")
+      const nested = ok(yield* cli(["blob", "get", "--help"], { dockerConfig: home }))
+      assert.match(nested.stdout, /^\$ effect-registry blob get /m)
+      assert.include(nested.stdout, "<REF@DIGEST>\n\n  The blob:")
+      const root = ok(yield* cli(["--help"], { dockerConfig: home }))
+      assert.match(root.stdout, /^\$ effect-registry$/m)
+      const terminal = ok(yield* cli(["copy", "--help"], { dockerConfig: home, stdoutTty: true }))
+      assert.include(terminal.stdout, "\u001b[")
+      const noColor = ok(yield* cli(["copy", "--help"], { dockerConfig: home, stdoutTty: true, noColor: true }))
+      assert.notInclude(noColor.stdout, "\u001b")
+      assert.strictEqual(noColor.stdout, piped.stdout)
+    }))
+})
 
 describe("Cli.exitCode", () => {
   it("maps errors to exit codes", () => {

@@ -17,6 +17,8 @@ const argv = process.argv.slice(2)
 // The help text the build wrote (absent when running the unbundled tsc output).
 const staticHelp = (): string | undefined => {
   if (argv.length !== 1 || (argv[0] !== "--help" && argv[0] !== "-h")) return undefined
+  // on a terminal (and without NO_COLOR) the tree prints its styled help instead
+  if (process.stdout.isTTY === true && (process.env.NO_COLOR ?? "") === "") return undefined
   try {
     return Fs.readFileSync(new URL("help.txt", import.meta.url), "utf8")
   } catch {

@@ -7,8 +7,8 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as CliIo from "../internal/cliIo.js"
+import * as Runner from "../internal/runner.js"
 import { commands } from "./commands.js"
 
 /**
@@ -33,8 +33,9 @@ export const main = (argv: ReadonlyArray<string>): void =>
       disableErrorReporting: true,
       disablePrettyLogger: true,
       // the answer is written (each write waited for): exit now, whatever background work V8 still has
+      // 130 after Ctrl-C (the main fiber interrupted, once the command cancelled its open uploads)
       teardown: (exit, onExit) => {
-        const code = Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1
+        const code = Runner.exitCodeOfExit(exit)
         onExit(code)
         process.exit(code)
       }

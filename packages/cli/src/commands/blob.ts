@@ -13,13 +13,24 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { CliError } from "../internal/cliIo.js"
-import { globalOptions, parseRepo, result, withBlob, withEnv, withRegistry } from "../internal/commandKit.js"
+import {
+  arg,
+  blobArg,
+  globalOptions,
+  parseRepo,
+  repoArg,
+  result,
+  target,
+  withBlob,
+  withEnv,
+  withRegistry
+} from "../internal/commandKit.js"
 
 const blobGet = Command.make(
   "get",
   {
     global: globalOptions,
-    ref: Args.text({ name: "REF@DIGEST" }),
+    ref: blobArg,
     output: Options.text("output").pipe(
       Options.withAlias("o"),
       Options.withDescription("Write to this file (atomically, after the digest is verified)"),
@@ -58,8 +69,8 @@ const blobPut = Command.make(
   "put",
   {
     global: globalOptions,
-    repo: Args.text({ name: "REPO" }),
-    file: Args.file({ name: "FILE", exists: "yes" }),
+    repo: repoArg(),
+    file: Args.file({ name: "FILE", exists: "yes" }).pipe(Args.withDescription("The file to upload")),
     chunkSize: Options.integer("chunk-size").pipe(
       Options.withDescription("Upload in PATCH requests of this many bytes"),
       Options.optional
@@ -92,7 +103,7 @@ const blobPut = Command.make(
 
 const blobHead = Command.make(
   "head",
-  { global: globalOptions, ref: Args.text({ name: "REF@DIGEST" }) },
+  { global: globalOptions, ref: blobArg },
   ({ global, ref }) =>
     withBlob(global, ref, (env, client, repository, d) =>
       Effect.flatMap(
@@ -103,7 +114,7 @@ const blobHead = Command.make(
 
 const blobDelete = Command.make(
   "delete",
-  { global: globalOptions, ref: Args.text({ name: "REF@DIGEST" }) },
+  { global: globalOptions, ref: blobArg },
   ({ global, ref }) =>
     withBlob(global, ref, (env, client, repository, d) =>
       Effect.zipRight(
@@ -116,8 +127,8 @@ const blobMount = Command.make(
   "mount",
   {
     global: globalOptions,
-    repo: Args.text({ name: "DST_REPO" }),
-    digest: Args.text({ name: "DIGEST" }),
+    repo: repoArg("DST_REPO", "The repository to mount into"),
+    digest: arg("DIGEST", "The blob digest, sha256:..."),
     from: Options.text("from").pipe(Options.withDescription("The source repository (same registry)"))
   },
   ({ digest: digestText, from, global, repo }) =>
@@ -126,7 +137,7 @@ const blobMount = Command.make(
       const d = yield* Digest.parse(digestText)
       const source = from.startsWith(`${r.registry}/`) ? from.slice(r.registry.length + 1) : from
       const fromRepo = yield* Reference.repository(source)
-      yield* withEnv(global, [r.registry], (env) =>
+      yield* withEnv(global, [target(r)], (env) =>
         Effect.gen(function*() {
           const client = yield* env.client(r.registry)
           const mounted = yield* client.mountBlob(r.repository, d, fromRepo)

@@ -3,7 +3,6 @@
  */
 import * as Manifest from "@effect-registry/core/Manifest"
 import * as Reference from "@effect-registry/core/Reference"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -16,18 +15,20 @@ import {
   parsePlatform,
   parseRef,
   platformOption,
+  refArg,
   result,
+  target,
   withEnv
 } from "../internal/commandKit.js"
 
 export const config = Command.make(
   "config",
-  { global: globalOptions, ref: Args.text({ name: "REF" }), platform: platformOption },
+  { global: globalOptions, ref: refArg(), platform: platformOption },
   ({ global, platform, ref }) =>
     Effect.gen(function*() {
       const r = yield* parseRef(ref)
       const wanted = yield* parsePlatform(platform)
-      yield* withEnv(global, [r.registry], (env) =>
+      yield* withEnv(global, [target(r)], (env) =>
         Effect.gen(function*() {
           const client = yield* env.client(r.registry)
           const m = yield* imageManifest(client, r, wanted)

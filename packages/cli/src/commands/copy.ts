@@ -4,7 +4,6 @@
 import * as ImageCopy from "@effect-registry/core/ImageCopy"
 import * as Platform from "@effect-registry/core/Platform"
 import * as Reference from "@effect-registry/core/Reference"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
@@ -15,7 +14,9 @@ import {
   concurrencyOption,
   globalOptions,
   parseRef,
+  refArg,
   result,
+  target,
   withEnv
 } from "../internal/commandKit.js"
 
@@ -23,11 +24,12 @@ export const copy = Command.make(
   "copy",
   {
     global: globalOptions,
-    src: Args.text({ name: "SRC" }),
-    dst: Args.text({ name: "DST" }),
+    src: refArg("SRC", "The image or index to copy"),
+    dst: refArg("DST", "Where to copy it"),
     platform: Options.text("platform").pipe(
       Options.withDescription("Copy only the image for os/arch[/variant] from an index (repeatable)"),
-      Options.repeated
+      Options.repeated,
+      Options.withDefault([])
     ),
     allPlatforms: Options.boolean("all-platforms").pipe(
       Options.withDescription("Copy an index with every image (the default)")
@@ -42,9 +44,10 @@ export const copy = Command.make(
       if (allPlatforms && platform.length > 0) return yield* bad("--platform and --all-platforms exclude each other")
       const platforms = yield* Effect.forEach(platform, Platform.parse)
       const n = yield* checkConcurrency(concurrency)
-      yield* withEnv(global, [from.registry, to.registry], (env) =>
+      yield* withEnv(global, [target(from), target(to)], (env) =>
         Effect.gen(function*() {
-          const source = yield* env.client(from.registry)
+          // a mirror of the source registry that has the image serves it (settings file, --registry-opt)
+          const source = yield* env.pullClient(from.registry, from.repository, Reference.manifestReference(from))
           const target = yield* env.client(to.registry)
           const copied = yield* ImageCopy.copy({
             from: { client: source, repository: from.repository, reference: Reference.manifestReference(from) },

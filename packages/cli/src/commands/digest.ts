@@ -2,14 +2,13 @@
  * The command `effect-registry digest REF`.
  */
 import * as Reference from "@effect-registry/core/Reference"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import { globalOptions, parseRef, result, withRegistry } from "../internal/commandKit.js"
+import { globalOptions, parseRef, refArg, result, withRegistry } from "../internal/commandKit.js"
 
 export const digest = Command.make(
   "digest",
-  { global: globalOptions, ref: Args.text({ name: "REF" }) },
+  { global: globalOptions, ref: refArg() },
   ({ global, ref }) =>
     withRegistry(global, parseRef(ref), (env, client, r) =>
       Effect.gen(function*() {

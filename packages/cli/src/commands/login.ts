@@ -2,22 +2,22 @@
  * The command `effect-registry login HOST`.
  */
 import * as DockerConfig from "@effect-registry/node/DockerConfig"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { bad, globalOptions, parseHost, result, withEnv } from "../internal/commandKit.js"
+import { bad, globalOptions, hostArg, parseHostTarget, result, withEnv } from "../internal/commandKit.js"
 
 export const login = Command.make(
   "login",
-  { global: globalOptions, host: Args.text({ name: "HOST" }) },
+  { global: globalOptions, host: hostArg },
   ({ global, host }) =>
     Effect.gen(function*() {
-      const h = yield* parseHost(host)
-      if (!global.passwordStdin || Option.isNone(global.username)) {
-        return yield* bad("login needs --username and --password-stdin")
+      const t = yield* parseHostTarget(host)
+      const h = t.registry
+      if (Option.isNone(global.username)) {
+        return yield* bad("login needs --username (-u) and a password: --password-stdin, -p, or the prompt")
       }
-      yield* withEnv(global, [h], (env) =>
+      yield* withEnv(global, [t], (env) =>
         Effect.gen(function*() {
           // making the client pings the registry with the credentials: bad ones fail here
           yield* env.client(h)

@@ -2,14 +2,13 @@
  * The command `effect-registry logout HOST`.
  */
 import * as DockerConfig from "@effect-registry/node/DockerConfig"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
-import { globalOptions, parseHost, result, withEnv } from "../internal/commandKit.js"
+import { globalOptions, hostArg, parseHost, result, withEnv } from "../internal/commandKit.js"
 
 export const logout = Command.make(
   "logout",
-  { global: globalOptions, host: Args.text({ name: "HOST" }) },
+  { global: globalOptions, host: hostArg },
   ({ global, host }) =>
     Effect.gen(function*() {
       const h = yield* parseHost(host)

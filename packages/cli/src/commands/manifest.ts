@@ -2,17 +2,16 @@
  * The command `effect-registry manifest REF`.
  */
 import * as Reference from "@effect-registry/core/Reference"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import { decodeJson, globalOptions, parseRef, result, withRegistry } from "../internal/commandKit.js"
+import { decodeJson, globalOptions, parseRef, refArg, result, withRegistry } from "../internal/commandKit.js"
 
 export const manifest = Command.make(
   "manifest",
   {
     global: globalOptions,
-    ref: Args.text({ name: "REF" }),
+    ref: refArg(),
     pretty: Options.boolean("pretty").pipe(Options.withDescription("Indent the JSON (the bytes then differ)"))
   },
   ({ global, pretty, ref }) =>

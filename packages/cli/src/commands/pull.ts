@@ -3,18 +3,20 @@
  */
 import * as Reference from "@effect-registry/core/Reference"
 import * as OciLayout from "@effect-registry/node/OciLayout"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import {
+  arg,
   checkConcurrency,
   concurrencyOption,
   globalOptions,
   parsePlatform,
   parseRef,
   platformOption,
+  refArg,
   result,
+  target,
   withEnv
 } from "../internal/commandKit.js"
 
@@ -22,8 +24,8 @@ export const pull = Command.make(
   "pull",
   {
     global: globalOptions,
-    ref: Args.text({ name: "REF" }),
-    dir: Args.text({ name: "DIR" }),
+    ref: refArg(),
+    dir: arg("DIR", "The OCI layout directory to write (made if absent)"),
     platform: platformOption,
     concurrency: concurrencyOption
   },
@@ -32,9 +34,10 @@ export const pull = Command.make(
       const r = yield* parseRef(ref)
       const wanted = yield* parsePlatform(platform)
       const n = yield* checkConcurrency(concurrency)
-      yield* withEnv(global, [r.registry], (env) =>
+      yield* withEnv(global, [target(r)], (env) =>
         Effect.gen(function*() {
-          const client = yield* env.client(r.registry)
+          // a mirror of the registry that has the image serves it (settings file, --registry-opt)
+          const client = yield* env.pullClient(r.registry, r.repository, Reference.manifestReference(r))
           const pulled = yield* OciLayout.pull(client, r.repository, Reference.manifestReference(r), dir, {
             concurrency: n,
             ...(Option.isSome(wanted) ? { platform: wanted.value } : {}),

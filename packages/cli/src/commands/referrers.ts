@@ -1,18 +1,25 @@
 /**
  * The command `effect-registry referrers REF`.
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { descriptorJson, globalOptions, parseRef, resolveDigest, result, withRegistry } from "../internal/commandKit.js"
+import {
+  descriptorJson,
+  globalOptions,
+  parseRef,
+  refArg,
+  resolveDigest,
+  result,
+  withRegistry
+} from "../internal/commandKit.js"
 
 export const referrers = Command.make(
   "referrers",
   {
     global: globalOptions,
-    ref: Args.text({ name: "REF" }),
+    ref: refArg(),
     artifactType: Options.text("artifact-type").pipe(
       Options.withDescription("Only this artifact type"),
       Options.optional

@@ -6,18 +6,27 @@ import * as MediaType from "@effect-registry/core/MediaType"
 import * as Reference from "@effect-registry/core/Reference"
 import * as Key from "@effect-registry/signing/Key"
 import * as Schema1 from "@effect-registry/signing/Schema1"
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { bad, globalOptions, imageManifest, parseRef, readFile, result, withEnv } from "../internal/commandKit.js"
+import {
+  bad,
+  globalOptions,
+  imageManifest,
+  parseRef,
+  readFile,
+  refArg,
+  result,
+  target,
+  withEnv
+} from "../internal/commandKit.js"
 
 export const sign = Command.make(
   "sign",
   {
     global: globalOptions,
-    ref: Args.text({ name: "REF" }),
+    ref: refArg(),
     key: Options.text("key").pipe(Options.withDescription("PEM file of the private key (EC P-256/384/521 or RSA)")),
     layer: Options.text("layer").pipe(
       Options.withDescription("Build the schema 1 manifest from these layer digests, bottom first (repeatable)"),
@@ -53,7 +62,7 @@ export const sign = Command.make(
       const layers = yield* Effect.forEach(layer, Digest.parse)
       const pem = new TextDecoder().decode(yield* readFile(key))
       const privateKey = yield* Key.privateKeyFromPem(pem)
-      yield* withEnv(global, [r.registry], (env) =>
+      yield* withEnv(global, [target(r)], (env) =>
         Effect.gen(function*() {
           const client = yield* env.client(r.registry)
           let input: Schema1.Input

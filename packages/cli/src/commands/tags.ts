@@ -1,15 +1,14 @@
 /**
  * The command `effect-registry tags REPO`.
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { globalOptions, parseRepo, result, withRegistry } from "../internal/commandKit.js"
+import { globalOptions, parseRepo, repoArg, result, withRegistry } from "../internal/commandKit.js"
 
 export const tags = Command.make(
   "tags",
-  { global: globalOptions, repo: Args.text({ name: "REPO" }) },
+  { global: globalOptions, repo: repoArg() },
   ({ global, repo }) =>
     withRegistry(global, parseRepo(repo), (env, client, r) =>
       Effect.gen(function*() {

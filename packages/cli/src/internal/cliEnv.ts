@@ -1,13 +1,14 @@
 import * as AuthService from "@effect-registry/core/AuthService"
 import * as Credentials from "@effect-registry/core/Credentials"
-import * as Progress from "@effect-registry/core/Progress"
 import * as Reference from "@effect-registry/core/Reference"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
+import * as RegistryError from "@effect-registry/core/RegistryError"
+import * as CredentialHelper from "@effect-registry/node/CredentialHelper"
 import * as DockerConfig from "@effect-registry/node/DockerConfig"
 import * as NodeHash from "@effect-registry/node/NodeHash"
 import * as NodeHttp from "@effect-registry/node/NodeHttp"
 import * as Options from "@effect/cli/Options"
-import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
@@ -19,38 +20,66 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { CliError, Io, type IoService, scrubber, Secrets } from "./cliIo.js"
+import * as Settings from "./settings.js"
 
 /** The options every command takes. */
 export interface Global {
   readonly username: Option.Option<string>
+  readonly password: Option.Option<Redacted.Redacted<string>>
   readonly passwordStdin: boolean
   readonly insecure: boolean
   readonly plainHttp: boolean
   readonly caFile: Option.Option<string>
+  readonly registryOpt: ReadonlyArray<string>
   readonly json: boolean
   readonly verbose: boolean
 }
 
 export const global: Options.Options<Global> = Options.all({
   username: Options.text("username").pipe(
-    Options.withDescription("User name for the registries named on the command line (needs --password-stdin)"),
+    Options.withAlias("u"),
+    Options.withDescription(
+      "User name for the registries named on the command line; the password comes from --password-stdin, " +
+        "-p, or a prompt on a terminal"
+    ),
+    Options.optional
+  ),
+  password: Options.text("password").pipe(
+    Options.map(Redacted.make),
+    Options.withAlias("p"),
+    Options.withDescription(
+      "Password for --username (visible to other users in the process list: prefer --password-stdin or the prompt)"
+    ),
     Options.optional
   ),
   passwordStdin: Options.boolean("password-stdin").pipe(
-    Options.withDescription("Read the password from standard input (never from the command line)")
+    Options.withDescription("Read the password for --username from standard input")
   ),
   insecure: Options.boolean("insecure").pipe(
-    Options.withDescription("Do not verify the registry's TLS certificate")
+    Options.withDescription("Do not verify TLS certificates, of every registry (one: --registry-opt HOST=insecure)")
   ),
   plainHttp: Options.boolean("plain-http").pipe(
-    Options.withDescription("Speak plain http to the registries (default https)")
+    Options.withDescription(
+      "Speak plain http to every registry (one: http://HOST/... in the reference, or --registry-opt HOST=plain-http)"
+    )
   ),
   caFile: Options.text("ca-file").pipe(
-    Options.withDescription("A PEM file of certificate authorities to trust in addition to the system's"),
+    Options.withDescription(
+      "A PEM file of certificate authorities to trust besides the system's, for every registry (one: " +
+        "--registry-opt HOST=ca-file=PATH)"
+    ),
     Options.optional
   ),
+  registryOpt: Options.text("registry-opt").pipe(
+    Options.withDescription(
+      "A setting for one registry, repeatable: HOST=plain-http, HOST=https, HOST=insecure, HOST=ca-file=PATH, " +
+        "HOST=mirror=MIRROR, HOST=credentials=docker-config|none|helper:NAME (also in the settings file)"
+    ),
+    Options.repeated,
+    Options.withDefault([])
+  ),
   json: Options.boolean("json").pipe(
-    Options.withDescription("Machine-readable output: one JSON object per line and result")
+    Options.withDescription("Machine-readable output: one JSON object per result line; errors as one JSON object")
   ),
   verbose: Options.boolean("verbose").pipe(
     Options.withAlias("v"),
@@ -58,13 +87,28 @@ export const global: Options.Options<Global> = Options.all({
   )
 })
 
+/** A registry named on the command line, with the scheme its reference gave, if any. */
+export interface Target {
+  readonly registry: string
+  readonly scheme?: Settings.Scheme | undefined
+}
+
 /** Everything a command needs besides its arguments. */
 export interface Env {
   readonly global: Global
   readonly io: IoService
   /** A client for a registry host (`host[:port]`), made once per host. */
   readonly client: (host: string) => Effect.Effect<RegistryClient.Service, RegistryClient.ResponseError>
-  /** The explicit credentials given with --username / --password-stdin, if any. */
+  /**
+   * The client to read an image from: the first mirror of `host` (settings file or `--registry-opt
+   * HOST=mirror=...`, in order) that has the manifest `reference` of `repository`, else the registry itself.
+   */
+  readonly pullClient: (
+    host: string,
+    repository: string,
+    reference: string
+  ) => Effect.Effect<RegistryClient.Service, RegistryClient.ResponseError>
+  /** The explicit credentials given with --username, if any. */
   readonly credentials: Option.Option<Credentials.Credentials>
   /** Secrets known to the CLI, scrubbed from text output. */
   readonly scrub: (s: string) => string
@@ -72,20 +116,45 @@ export interface Env {
 
 const newline = /\r?\n$/
 
-/** Reads the password from standard input when `--password-stdin` is given. */
+/** The password for `--username`: from `-p`, standard input, or a prompt on a terminal. */
 export const readCredentials = (
   g: Global,
   io: IoService
 ): Effect.Effect<Option.Option<Credentials.Credentials>, CliError> =>
   Effect.gen(function*() {
-    if (!g.passwordStdin) {
-      if (Option.isSome(g.username)) {
-        return yield* new CliError({ reason: "BadInput", detail: "--username needs --password-stdin" })
+    const sources = [Option.isSome(g.password), g.passwordStdin].filter(Boolean).length
+    if (sources > 1) {
+      return yield* new CliError({ reason: "BadInput", detail: "--password and --password-stdin exclude each other" })
+    }
+    if (Option.isNone(g.username)) {
+      if (sources > 0) {
+        return yield* new CliError({ reason: "BadInput", detail: "a password needs --username (-u)" })
       }
       return Option.none()
     }
-    if (Option.isNone(g.username)) {
-      return yield* new CliError({ reason: "BadInput", detail: "--password-stdin needs --username" })
+    const username = g.username.value
+    if (Option.isSome(g.password)) {
+      yield* io.stderr(
+        "warning: a password on the command line is visible to other users of this machine (process list, " +
+          "shell history); use --password-stdin or the prompt\n"
+      )
+      if (Redacted.value(g.password.value).length === 0) {
+        return yield* new CliError({ reason: "BadInput", detail: "empty --password" })
+      }
+      return Option.some(Credentials.basic(username, g.password.value))
+    }
+    if (!g.passwordStdin) {
+      if (io.readSecret === undefined) {
+        return yield* new CliError({
+          reason: "BadInput",
+          detail: "--username needs a password: --password-stdin (standard input is not a terminal to prompt on)"
+        })
+      }
+      const typed = yield* io.readSecret(`Password for ${username}: `)
+      if (typed.length === 0) {
+        return yield* new CliError({ reason: "BadInput", detail: "empty password" })
+      }
+      return Option.some(Credentials.basic(username, Redacted.make(typed)))
     }
     const bytes = yield* io.stdin
     const decoded = yield* Effect.try({
@@ -96,7 +165,7 @@ export const readCredentials = (
     if (password.length === 0) {
       return yield* new CliError({ reason: "BadInput", detail: "empty password on standard input" })
     }
-    return Option.some(Credentials.basic(g.username.value, Redacted.make(password)))
+    return Option.some(Credentials.basic(username, Redacted.make(password)))
   })
 
 const secretsOf = (credentials: Option.Option<Credentials.Credentials>): ReadonlyArray<string> => {
@@ -137,46 +206,164 @@ const logRequests = (io: IoService, scrub: (s: string) => string) => (client: Ht
       return yield* exit
     }))
 
+/** Open upload sessions by `origin + path`: their last `Location`. */
+type Sessions = Ref.Ref<ReadonlyMap<string, string>>
+
+const sessionKey = (url: string, base: string): string | undefined => {
+  try {
+    const u = new URL(url, base)
+    return u.origin + u.pathname
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Follows the upload sessions the client opens (`POST .../blobs/uploads/` answered 202 with a `Location`) until
+ * they close (the final `PUT`, a `DELETE`), so that an interrupted command (Ctrl-C) can cancel the ones left.
+ */
+const trackUploads = (sessions: Sessions) => (client: HttpClient.HttpClient) =>
+  HttpClient.transform(client, (effect, request) =>
+    request.url.includes("/blobs/uploads/")
+      ? Effect.tap(effect, (response) =>
+        Ref.update(sessions, (open) => {
+          const location = response.headers["location"]
+          const next = new Map(open)
+          const current = sessionKey(request.url, request.url)
+          const method = request.method
+          if ((method === "PATCH" || method === "PUT" || method === "DELETE") && current !== undefined) {
+            next.delete(current)
+          }
+          const keepsOpen = (method === "POST" || method === "PATCH") && response.status === 202
+          if (keepsOpen && location !== undefined && location.length > 0) {
+            const key = sessionKey(location, request.url)
+            if (key !== undefined) next.set(key, new URL(location, request.url).href)
+          }
+          return next
+        }))
+      : effect)
+
+/** `host` as the credentials provider and the HTTP layer see it (Docker Hub's API host for `docker.io`). */
+const keysOf = (host: string) => Array.from(new Set(hostAliases(host).map((h) => h.toLowerCase())))
+
 /** Hosts as the user wrote them and as the client asks the credentials provider about them. */
 export const hostAliases = (registry: string): ReadonlyArray<string> => [registry, Reference.apiHost(registry)]
 
 /**
- * Build the environment: HTTP client (TLS options, request log), credentials
- * (explicit for `hosts`, else Docker's config), one registry client per host.
+ * Build the environment: per-registry settings (reference schemes, `--registry-opt`, global flags, the settings
+ * file), HTTP client (TLS per host, request log, upload sessions followed), credentials (explicit for the named
+ * registries, else each registry's source), one registry client per host. Upload sessions still open when the
+ * scope closes on a failure or an interruption are cancelled (`DELETE`).
  */
 export const make = (
   g: Global,
-  hosts: ReadonlyArray<string>
+  targets: ReadonlyArray<string | Target>
 ): Effect.Effect<
   Env,
-  CliError,
+  CliError | RegistryError.ReferenceInvalid,
   Io | Secrets | Scope.Scope | FileSystem.FileSystem | CommandExecutor.CommandExecutor
 > =>
   Effect.gen(function*() {
     const io = yield* Io
+    const named = targets.map((t): Target => typeof t === "string" ? { registry: t } : t)
+    // the password from argv is a secret from the start, even if what follows fails
+    if (Option.isSome(g.password)) {
+      const p = Redacted.value(g.password.value)
+      yield* Ref.update(yield* Secrets, (known) => [...known, p])
+    }
     const credentials = yield* readCredentials(g, io)
     const secrets = yield* Secrets
     yield* Ref.update(secrets, (known) => [...known, ...secretsOf(credentials)])
     const scrub = scrubber(secretsOf(credentials))
-    const named = new Set(hosts.flatMap(hostAliases))
+
+    // settings: the file, then --registry-opt, then the schemes of the references
+    const file = yield* Settings.load
+    const opts = new Map<string, Settings.HostSettings>()
+    for (const text of g.registryOpt) {
+      const [host, setting] = yield* Settings.parseOpt(text)
+      opts.set(host, Settings.merge(opts.get(host), setting))
+    }
+    const fromRefs = new Map<string, Settings.Scheme>()
+    for (const t of named) if (t.scheme !== undefined) fromRefs.set(t.registry.toLowerCase(), t.scheme)
+    const settingsOf = (host: string): Settings.HostSettings => {
+      const h = host.toLowerCase()
+      const fromFile = file.get(h)
+      const flags: Settings.HostSettings = {
+        ...(g.plainHttp ? { scheme: "http" as const } : {}),
+        ...(g.insecure ? { insecure: true } : {}),
+        ...(Option.isSome(g.caFile) ? { caFile: g.caFile.value } : {})
+      }
+      const merged = Settings.merge(Settings.merge(fromFile, flags), opts.get(h))
+      const scheme = fromRefs.get(h)
+      return scheme !== undefined ? { ...merged, scheme } : merged
+    }
+    // mirrors as written (`http://mirror:5000` names its scheme)
+    const mirrorScheme = new Map<string, Settings.Scheme>()
+    const mirrorsOf = (host: string) => settingsOf(host).mirrors ?? []
+    // the hosts this command may address: the named registries, their mirrors, and those set on the command line
+    const hosts = new Set<string>([...named.map((t) => t.registry.toLowerCase()), ...opts.keys()])
+    for (const t of named) {
+      for (const m of mirrorsOf(t.registry)) {
+        const e = yield* Settings.parseEndpoint(m)
+        hosts.add(e.host)
+        if (e.scheme !== undefined) mirrorScheme.set(e.host, e.scheme)
+      }
+    }
+    const registries: Record<string, NodeHttp.RegistryOptions> = {}
+    for (const host of hosts) {
+      const s = settingsOf(host)
+      const tls: NodeHttp.RegistryOptions = {
+        ...(s.insecure === true ? { insecure: true } : {}),
+        ...(s.caFile !== undefined ? { ca: s.caFile } : {})
+      }
+      for (const key of keysOf(host)) registries[key] = tls
+    }
+    const schemeOf = (host: string): Settings.Scheme =>
+      fromRefs.get(host.toLowerCase()) ?? mirrorScheme.get(host.toLowerCase()) ?? settingsOf(host).scheme ?? "https"
+
+    // credentials: explicit ones for the registries named on the command line, else each registry's source
+    const explicitFor = new Set(named.flatMap((t) => keysOf(t.registry)))
+    const sourceFor = new Map<string, Settings.CredentialsSource>()
+    for (const host of hosts) {
+      const source = settingsOf(host).credentials
+      if (source !== undefined) { for (const key of keysOf(host)) sourceFor.set(key, source) }
+    }
     const docker = yield* DockerConfig.make()
+    const executor = yield* CommandExecutor.CommandExecutor
     const provider = Credentials.CredentialsProvider.of({
-      get: (host) =>
-        Option.isSome(credentials) && named.has(host) ? Effect.succeed(credentials.value) : docker.get(host)
+      get: (host) => {
+        const key = host.toLowerCase()
+        if (Option.isSome(credentials) && explicitFor.has(key)) return Effect.succeed(credentials.value)
+        const source = sourceFor.get(key)
+        if (source === "none") return Effect.succeed(Credentials.anonymous)
+        if (source === undefined || source === "docker-config") return docker.get(host)
+        return CredentialHelper.get(source.helper, DockerConfig.serverUrl(host)).pipe(
+          Effect.map(Option.getOrElse(() => Credentials.anonymous)),
+          Effect.mapError((cause) =>
+            new RegistryError.Unauthorized({ reason: "MissingCredentials", detail: cause.message, cause })
+          ),
+          Effect.provideService(CommandExecutor.CommandExecutor, executor)
+        )
+      }
     })
+
+    // the global flags hold for every origin (a token realm, a blob redirect), the settings per host over them
     const tls: NodeHttp.TlsOptions = {
       insecure: g.insecure,
       ...(Option.isSome(g.caFile) ? { ca: g.caFile.value } : {})
     }
     // node:http, not undici: loads in a fraction of the time and leaves nothing to finish at exit (issue 18)
-    const base = NodeHttp.layerNodeHttp({ tls }).pipe(
+    const base = NodeHttp.layerNodeHttp({ tls, registries }).pipe(
       Layer.mapError((e) => new CliError({ reason: "BadInput", detail: e.message, cause: e }))
     )
-    const http = g.verbose
-      ? Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, logRequests(io, scrub))).pipe(
-        Layer.provide(base)
-      )
-      : base
+    const sessions: Sessions = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
+    const http = Layer.effect(
+      HttpClient.HttpClient,
+      Effect.map(HttpClient.HttpClient, (c) => {
+        const tracked = trackUploads(sessions)(c)
+        return g.verbose ? logRequests(io, scrub)(tracked) : tracked
+      })
+    ).pipe(Layer.provide(base))
     const services = Layer.mergeAll(
       AuthService.layerProvider.pipe(Layer.provide(Layer.succeed(Credentials.CredentialsProvider, provider))),
       NodeHash.layer
@@ -188,80 +375,48 @@ export const make = (
         const known = (yield* Ref.get(cache)).get(host)
         if (known !== undefined) return known
         const made = yield* RegistryClient.make({
-          url: NodeHttp.registryUrl(Reference.apiHost(host), { plainHttp: g.plainHttp })
+          url: NodeHttp.registryUrl(Reference.apiHost(host), { plainHttp: schemeOf(host) === "http" })
         }).pipe(Effect.provide(context))
         yield* Ref.update(cache, (m) => new Map(m).set(host, made))
         return made
       })
-    return { global: g, io, client, credentials, scrub }
-  })
-
-/** A progress sink drawing to standard error: a bar on a terminal, plain lines otherwise. */
-export const progressLayer = (io: IoService): Layer.Layer<Progress.Progress> =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    const blobs = yield* Ref.make(new Map<string, { bytes: number; total: number | undefined; done: boolean }>())
-    const lastDraw = yield* Ref.make(0)
-    const short = (d: string) => d.slice(0, 19)
-    const draw = (force: boolean) =>
+    const pullClient = (host: string, repository: string, reference: string) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        if (!force && now - (yield* Ref.get(lastDraw)) < 100) return
-        yield* Ref.set(lastDraw, now)
-        const all = Array.from((yield* Ref.get(blobs)).values())
-        const bytes = all.reduce((n, b) => n + b.bytes, 0)
-        const total = all.reduce((n, b) => n + (b.total ?? b.bytes), 0)
-        const done = all.filter((b) => b.done).length
-        const width = Math.max(10, Math.min(40, io.columns - 40))
-        const filled = total > 0 ? Math.min(width, Math.round((bytes / total) * width)) : 0
-        const bar = "#".repeat(filled) + "-".repeat(width - filled)
-        yield* io.stderr(`\r[${bar}] ${formatBytes(bytes)}/${formatBytes(total)} ${done}/${all.length} blobs`)
-      })
-    const emit = (event: Progress.Event): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        switch (event._tag) {
-          case "BlobStart":
-          case "BlobProgress": {
-            yield* Ref.update(blobs, (m) =>
-              new Map(m).set(event.digest, { bytes: event.bytes, total: event.total, done: false }))
-            if (io.stderrIsTTY) {
-              yield* draw(false)
-            } else if (event._tag === "BlobStart") {
-              yield* io.stderr(`${short(event.digest)} started\n`)
-            }
-            return
+        for (const mirror of mirrorsOf(host)) {
+          const endpoint = yield* Effect.option(Settings.parseEndpoint(mirror))
+          if (Option.isNone(endpoint)) continue
+          const found = yield* Effect.option(
+            Effect.flatMap(client(endpoint.value.host), (c) => Effect.as(c.manifestDigest(repository, reference), c))
+          )
+          if (Option.isSome(found)) {
+            if (g.verbose) yield* io.stderr(`${host}: reading from the mirror ${endpoint.value.host}\n`)
+            return found.value
           }
-          case "BlobDone": {
-            yield* Ref.update(blobs, (m) =>
-              new Map(m).set(event.digest, { bytes: event.total ?? event.bytes, total: event.total, done: true }))
-            if (io.stderrIsTTY) {
-              yield* draw(true)
-            } else {yield* io.stderr(
-                `${short(event.digest)} ${event.outcome.toLowerCase()} ${formatBytes(event.bytes)}\n`
-              )}
-            return
-          }
-          case "ImageDone": {
-            if (io.stderrIsTTY) {
-              yield* io.stderr("\n")
-            }
-            yield* io.stderr(`${event.digest} done, ${formatBytes(event.bytes)} moved\n`)
-            yield* Ref.set(blobs, new Map())
-            return
-          }
+          if (g.verbose) yield* io.stderr(`${host}: the mirror ${endpoint.value.host} does not answer, next\n`)
         }
+        return yield* client(host)
       })
-    return Layer.succeed(Progress.Progress, Progress.Progress.of({ emit }))
-  }))
 
-/** `1.2 MiB` style sizes. */
-export const formatBytes = (n: number): string => {
-  if (n < 1024) return `${n} B`
-  const units = ["KiB", "MiB", "GiB", "TiB"]
-  let v = n / 1024
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v.toFixed(1)} ${units[i]}`
-}
+    // after the HTTP layer (finalizers run in reverse): a failed or interrupted command cancels its sessions
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isSuccess(exit) ? Effect.void : Effect.gen(function*() {
+        const open = Array.from((yield* Ref.get(sessions)).values())
+        if (open.length === 0) return
+        const clients = Array.from((yield* Ref.get(cache)).values())
+        const cancelled = yield* Effect.forEach(open, (location) =>
+          Effect.gen(function*() {
+            const origin = new URL(location).origin
+            const owner = clients.find((c) => new URL(c.url).origin === origin)
+            if (owner === undefined) return false
+            return yield* owner.cancelUpload(location).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+          }), { concurrency: 4 }).pipe(
+            Effect.interruptible,
+            Effect.timeout("10 seconds"),
+            Effect.orElseSucceed(() => [])
+          )
+        const n = cancelled.filter(Boolean).length
+        yield* io.stderr(`cancelled ${n} of ${open.length} open upload session${open.length === 1 ? "" : "s"}\n`)
+      })
+    )
+    return { global: g, io, client, pullClient, credentials, scrub }
+  })

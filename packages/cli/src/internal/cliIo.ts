@@ -33,7 +33,26 @@ export interface IoService {
   /** Whether standard error is a terminal (progress bars) and its width. */
   readonly stderrIsTTY: boolean
   readonly columns: number
+  /** Whether standard output is a terminal. */
+  readonly stdoutIsTTY?: boolean | undefined
+  /** `NO_COLOR` is set (to anything but the empty string): no ANSI colours or styles anywhere. */
+  readonly noColor?: boolean | undefined
+  /**
+   * Ask for a secret on the terminal without echoing it (absent when standard input or standard error is not a
+   * terminal).
+   */
+  readonly readSecret?: ((prompt: string) => Effect.Effect<string, CliError>) | undefined
 }
+
+/** Whether a stream may carry ANSI styles: it is a terminal and `NO_COLOR` is not set. */
+export const colorOn = (io: IoService, stream: "stdout" | "stderr"): boolean =>
+  io.noColor !== true && (stream === "stdout" ? io.stdoutIsTTY === true : io.stderrIsTTY)
+
+// CSI sequences (colours, cursor moves) and OSC sequences
+const ansi = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g
+
+/** Text without ANSI escape sequences. */
+export const stripAnsi = (s: string): string => s.replace(ansi, "")
 
 /**
  * Secrets the CLI learned (a password from standard input), scrubbed from
@@ -54,6 +73,20 @@ export const scrubber = (secrets: ReadonlyArray<string>) => {
 }
 
 export class Io extends Context.Tag("@effect-registry/cli/Cli/Io")<Io, IoService>() {}
+
+/** Whether the interruption (Ctrl-C) was announced on standard error already. */
+export class Interrupted extends Context.Tag("@effect-registry/cli/Cli/Interrupted")<Interrupted, Ref.Ref<boolean>>() {}
+
+/**
+ * A newline (after the terminal's `^C`) and `interrupted` on standard error, once: the innermost handler announces
+ * it before the clean-up that follows (cancelling uploads) prints anything.
+ */
+export const announceInterrupt = (io: IoService): Effect.Effect<void> =>
+  Effect.flatMap(Effect.serviceOption(Interrupted), (ref) =>
+    Effect.flatMap(
+      ref._tag === "Some" ? Ref.getAndSet(ref.value, true) : Effect.succeed(false),
+      (done) => (done ? Effect.void : io.stderr("\ninterrupted\n"))
+    ))
 
 /** Bytes read from standard input at most (a password, a manifest). */
 export const MaxStdin = 16 * 1024 * 1024
@@ -106,8 +139,48 @@ export const nodeIo: Layer.Layer<Io> = Layer.sync(Io, () =>
       return Effect.sync(cleanup)
     }),
     stderrIsTTY: process.stderr.isTTY === true,
-    columns: process.stderr.columns ?? 80
+    // a pseudo-terminal without a size says 0 columns
+    columns: process.stderr.columns || 80,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    noColor: (process.env["NO_COLOR"] ?? "") !== "",
+    readSecret: process.stdin.isTTY === true && process.stderr.isTTY === true ? readSecretTTY : undefined
   }))
+
+/** Reads a line from the terminal in raw mode, echoing nothing; Ctrl-C or Ctrl-D give up. */
+const readSecretTTY = (prompt: string): Effect.Effect<string, CliError> =>
+  Effect.async<string, CliError>((resume) => {
+    const stdin = process.stdin
+    let typed = ""
+    process.stderr.write(prompt)
+    const done = (outcome: Effect.Effect<string, CliError>) => {
+      cleanup()
+      process.stderr.write("\n")
+      resume(outcome)
+    }
+    const onData = (chunk: unknown) => {
+      const text = typeof chunk === "string" ? chunk : new TextDecoder().decode(toBytes(chunk))
+      for (const c of text) {
+        if (c === "\r" || c === "\n") return done(Effect.succeed(typed))
+        if (c === "\u0003" || c === "\u0004") {
+          return done(Effect.fail(new CliError({ reason: "BadInput", detail: "no password entered" })))
+        }
+        if (c === "\u007f" || c === "\b") typed = typed.slice(0, -1)
+        else if (c >= " ") typed += c
+        if (typed.length > 4096) {
+          return done(Effect.fail(new CliError({ reason: "BadInput", detail: "the password is too long" })))
+        }
+      }
+    }
+    const cleanup = () => {
+      stdin.off("data", onData)
+      if (stdin.isTTY) stdin.setRawMode(false)
+      stdin.pause()
+    }
+    if (stdin.isTTY) stdin.setRawMode(true)
+    stdin.on("data", onData)
+    stdin.resume()
+    return Effect.sync(cleanup)
+  })
 
 export interface Memory {
   readonly layer: Layer.Layer<Io>
@@ -119,6 +192,10 @@ export interface Memory {
 export const memoryIo = (options?: {
   readonly stdin?: string | Uint8Array | undefined
   readonly stderrIsTTY?: boolean | undefined
+  readonly stdoutIsTTY?: boolean | undefined
+  readonly noColor?: boolean | undefined
+  /** What a password prompt reads (as if typed on a terminal); no prompt without it. */
+  readonly typed?: string | undefined
 }): Effect.Effect<Memory> =>
   Effect.gen(function*() {
     const out = yield* Ref.make<ReadonlyArray<Uint8Array>>([])
@@ -133,7 +210,12 @@ export const memoryIo = (options?: {
           stderr: (text) => Ref.update(err, (s) => s + text),
           stdin: Effect.succeed(input),
           stderrIsTTY: options?.stderrIsTTY ?? false,
-          columns: 80
+          columns: 80,
+          stdoutIsTTY: options?.stdoutIsTTY ?? false,
+          noColor: options?.noColor ?? false,
+          readSecret: options?.typed === undefined
+            ? undefined
+            : (prompt) => Effect.as(Ref.update(err, (s) => s + prompt + "\n"), options.typed ?? "")
         })
       ),
       stdoutBytes: concat,

@@ -10,24 +10,31 @@ import * as Platform from "@effect-registry/core/Platform"
 import * as Reference from "@effect-registry/core/Reference"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as RegistryError from "@effect-registry/core/RegistryError"
+import * as Args from "@effect/cli/Args"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as CliEnv from "./cliEnv.js"
-import { CliError } from "./cliIo.js"
+import { announceInterrupt, CliError } from "./cliIo.js"
+import * as ProgressView from "./progress.js"
+import * as Settings from "./settings.js"
 
 export const bad = (detail: string) => new CliError({ reason: "BadInput", detail })
 
 /** Run `f` with the environment for the registries `hosts`, with progress drawn to standard error. */
 export const withEnv = <A, E, R>(
   g: CliEnv.Global,
-  hosts: ReadonlyArray<string>,
+  hosts: ReadonlyArray<string | CliEnv.Target>,
   f: (env: CliEnv.Env) => Effect.Effect<A, E, R>
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const env = yield* CliEnv.make(g, hosts)
-    return yield* f(env).pipe(Effect.provide(CliEnv.progressLayer(env.io)))
+    return yield* f(env).pipe(
+      Effect.provide(ProgressView.layer(env.io)),
+      // before the scope's clean-up (open uploads cancelled) reports
+      Effect.onInterrupt(() => announceInterrupt(env.io))
+    )
   }))
 
 // Longest line of text output: a name from a registry (a tag is 128 characters at most) never needs more.
@@ -77,18 +84,36 @@ export const collectConfig = (
         })
     )
 
-export const parseRef = (s: string) => Reference.parse(s)
+// the scheme a reference was written with (`http://host:port/repo:tag`), by the parsed reference
+const schemes = new WeakMap<Reference.Reference, Settings.Scheme>()
+
+/** A reference, optionally with `http://` or `https://` before its host (plain http or https for that registry). */
+const parseWithScheme = (s: string, options?: { readonly defaultTag?: boolean }) =>
+  Effect.gen(function*() {
+    const match = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s)
+    if (match === null) return yield* Reference.parse(s, options)
+    const slash = s.indexOf("/", match[0].length)
+    const { scheme } = yield* Settings.parseEndpoint(slash < 0 ? s : s.slice(0, slash))
+    const ref = yield* Reference.parse(s.slice(match[0].length), options)
+    if (scheme !== undefined) schemes.set(ref, scheme)
+    return ref
+  })
+
+/** The registry of a parsed reference, with the scheme it was written with. */
+export const target = (r: Reference.Reference): CliEnv.Target => ({ registry: r.registry, scheme: schemes.get(r) })
+
+export const parseRef = (s: string) => parseWithScheme(s)
 
 /** A `host/repository` without tag or digest. */
 export const parseRepo = (s: string) =>
-  Effect.flatMap(Reference.parse(s, { defaultTag: false }), (r) =>
+  Effect.flatMap(parseWithScheme(s, { defaultTag: false }), (r) =>
     r.tag !== undefined || r.digest !== undefined
       ? Effect.fail(bad(`${s}: expected a repository without tag or digest`))
       : Effect.succeed(r))
 
 /** A `host/repository@digest`. */
 export const parseBlobRef = (s: string) =>
-  Effect.flatMap(Reference.parse(s, { defaultTag: false }), (r) =>
+  Effect.flatMap(parseWithScheme(s, { defaultTag: false }), (r) =>
     r.digest === undefined || r.tag !== undefined
       ? Effect.fail(bad(`${s}: expected REPOSITORY@DIGEST`))
       : Effect.succeed({ ref: r, digest: r.digest }))
@@ -96,7 +121,7 @@ export const parseBlobRef = (s: string) =>
 export type Client = Effect.Effect.Success<ReturnType<CliEnv.Env["client"]>>
 
 /** Run `f` on the reference `parsed` yields, with the environment and the client for its registry. */
-export const withRegistry = <P extends { readonly registry: string }, A, E, R, E1>(
+export const withRegistry = <P extends Reference.Reference, A, E, R, E1>(
   g: CliEnv.Global,
   parsed: Effect.Effect<P, E1>,
   f: (env: CliEnv.Env, client: Client, ref: P) => Effect.Effect<A, E, R>
@@ -104,7 +129,7 @@ export const withRegistry = <P extends { readonly registry: string }, A, E, R, E
   Effect.flatMap(
     parsed,
     (ref) =>
-      withEnv(g, [ref.registry], (env) => Effect.flatMap(env.client(ref.registry), (client) => f(env, client, ref)))
+      withEnv(g, [target(ref)], (env) => Effect.flatMap(env.client(ref.registry), (client) => f(env, client, ref)))
   )
 
 /** Run `f` on the blob `host/repository@digest` named by `s`, with the client for its registry. */
@@ -119,13 +144,11 @@ export const withBlob = <A, E, R>(
   )
 
 /** A registry host (`host[:port]`), an `https://` prefix and trailing slashes removed. */
-export const parseHost = (s: string) => {
-  const host = s.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "")
-  const problem = Reference.registryProblem(host)
-  return problem !== undefined
-    ? Effect.fail(new RegistryError.ReferenceInvalid({ reference: s, detail: problem }))
-    : Effect.succeed(host)
-}
+export const parseHost = (s: string) => Effect.map(Settings.parseEndpoint(s), (e) => e.host)
+
+/** A registry host with the scheme written before it, if any (`http://127.0.0.1:5000`). */
+export const parseHostTarget = (s: string) =>
+  Effect.map(Settings.parseEndpoint(s), (e): CliEnv.Target => ({ registry: e.host, scheme: e.scheme }))
 
 export const platformOption = Options.text("platform").pipe(
   Options.withDescription("os/arch[/variant] of the image to take from an index"),
@@ -193,6 +216,18 @@ export const descriptorJson = (d: Descriptor.Descriptor) => ({
   ...(d.artifactType !== undefined ? { artifactType: d.artifactType } : {}),
   ...(d.annotations !== undefined ? { annotations: d.annotations } : {})
 })
+
+/** A positional argument with its description (shown by `--help`). */
+export const arg = (name: string, description: string) => Args.text({ name }).pipe(Args.withDescription(description))
+
+const refText = "[http://|https://]host[:port]/repository[:tag|@digest]; a scheme before the host sets it for that " +
+  "registry (default https)"
+
+export const refArg = (name = "REF", what = "The image") => arg(name, `${what}: ${refText}`)
+export const repoArg = (name = "REPO", what = "The repository") =>
+  arg(name, `${what}: [http://|https://]host[:port]/repository, no tag`)
+export const blobArg = arg("REF@DIGEST", "The blob: [http://|https://]host[:port]/repository@sha256:...")
+export const hostArg = arg("HOST", "The registry: [http://|https://]host[:port]")
 
 /** The options every command takes (registry access, output, verbosity). */
 export const globalOptions = CliEnv.global
