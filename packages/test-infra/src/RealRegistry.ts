@@ -19,7 +19,7 @@ import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import { installOpenssl, makeTlsCertificates, requireOpenssl } from "./internal/certs.js"
 import { which } from "./internal/exec.js"
-import { LaunchFailure } from "./internal/failure.js"
+import { type FailureReason, LaunchFailure } from "./internal/failure.js"
 import { makeDir, scopedTempDir, writeFile } from "./internal/files.js"
 import { htpasswd } from "./internal/htpasswd.js"
 import { withLiveClock } from "./internal/liveClock.js"
@@ -158,17 +158,7 @@ export interface Running {
  * @since 0.1.0
  * @category errors
  */
-export type RealRegistryErrorReason =
-  | "BinaryMissing"
-  | "OpensslMissing"
-  | "Certificates"
-  | "FileSystem"
-  | "Port"
-  | "Spawn"
-  | "Exited"
-  | "StartTimeout"
-  | "Listen"
-  | "TokenServer"
+export type RealRegistryErrorReason = FailureReason | "TokenServer"
 
 /**
  * Why the registry could not start. `message` names the install command when a program is missing, and carries

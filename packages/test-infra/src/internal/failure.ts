@@ -6,10 +6,9 @@
 import * as Data from "effect/Data"
 
 /**
- * The launcher's reasons; `RealRegistry.RealRegistryErrorReason` is the public union that holds them (the
- * compiler checks it where a `LaunchFailure` becomes a `RealRegistryError`).
+ * The launcher's reasons (`RealRegistry.RealRegistryErrorReason` is these and `TokenServer`).
  *
- * @internal
+ * @since 0.1.0
  */
 export type FailureReason =
   | "BinaryMissing"
