@@ -40,6 +40,7 @@ import * as Request from "./internal/request.js"
 import * as UploadOps from "./internal/upload.js"
 import * as Manifest from "./Manifest.js"
 import * as MediaType from "./MediaType.js"
+import type * as RateLimit from "./RateLimit.js"
 import * as Reference from "./Reference.js"
 import * as RegistryError from "./RegistryError.js"
 import * as RetryPolicy from "./RetryPolicy.js"
@@ -523,6 +524,12 @@ export interface Service {
     reference: string,
     options?: GetManifestOptions
   ) => Effect.Effect<Digest.Digest, ManifestDigestError>
+  /** A manifest HEAD: digest, media type, size and the registry's rate-limit headers. */
+  readonly manifestHead: (
+    repository: string,
+    reference: string,
+    options?: GetManifestOptions
+  ) => Effect.Effect<RateLimit.ManifestHead, ManifestDigestError>
   /** Push a manifest's exact bytes under a tag or digest; returns its digest. */
   readonly putManifest: (
     repository: string,
@@ -1019,6 +1026,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     (effect) => Effect.mapError(effect, toGetManifestError)
   )
 
+  const manifestHead = Effect.fn("RegistryClient.manifestHead")(
+    function*(repository: string, reference: string, options?: GetManifestOptions) {
+      yield* Effect.annotateCurrentSpan({ repository, reference })
+      const { ref, repo } = yield* validRef(repository, reference)
+      return yield* ManifestOps.manifestHead(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
+        scopes.pull(repo)
+      ])
+    },
+    (effect) => Effect.mapError(effect, toGetManifestError)
+  )
+
   const putManifest = Effect.fn("RegistryClient.putManifest")(
     function*(repository: string, reference: string, input: ManifestInput) {
       yield* Effect.annotateCurrentSpan({ repository, reference })
@@ -1292,6 +1310,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     manifestV2,
     getManifest,
     manifestDigest,
+    manifestHead,
     putManifest,
     deleteManifest,
     downloadBlob,
