@@ -6,6 +6,7 @@ import {
   AuthService,
   BlobSource,
   Descriptor,
+  Digest,
   ImageValidate,
   IndexEdit,
   ManifestBuilder,
@@ -301,7 +302,7 @@ describe("RateLimit", () => {
   it.scoped("a HEAD and a GET of a manifest carry the headers (loopback server)", () =>
     Effect.gen(function*() {
       const manifest = yield* ManifestBuilder.ociManifest({
-        config: { mediaType: MediaType.OciConfig, digest: `sha256:${"a".repeat(64)}`, size: 2 },
+        config: { mediaType: MediaType.OciConfig, digest: Digest.unsafeMake(`sha256:${"a".repeat(64)}`), size: 2 },
         layers: []
       })
       const methods: Array<string> = []
@@ -325,7 +326,10 @@ describe("RateLimit", () => {
           })
           s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
         }),
-        (s) => Effect.async<void>((resume) => s.close(() => resume(Effect.void)))
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.close(() => resume(Effect.void))
+          })
       )
       const address = server.address()
       const port = typeof address === "object" && address !== null ? address.port : 0
