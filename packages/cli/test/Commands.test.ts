@@ -4,11 +4,10 @@
  * for rate-limit headers).
  */
 import { MediaType } from "@effect-registry/core"
-import { RealRegistry } from "@effect-registry/test-infra"
+import { HostileServer, RealRegistry } from "@effect-registry/test-infra"
 import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as http from "node:http"
 import * as path from "node:path"
 import { cli, exec, lines, makeImage, ok, tempDir, writeLayout } from "./support/cliHarness.js"
 
@@ -316,39 +315,26 @@ layer(RealRegistry.layer(), { timeout: "240 seconds", excludeTestServices: true 
         assert.deepStrictEqual([none.digest, none.limit, none.remaining], [amd.manifest.digest, null, null])
         assert.strictEqual((yield* run(["ratelimit", `${h}/cmd/rl:nope`])).code, 3)
 
-        const seen: Array<string> = []
-        const server = yield* Effect.acquireRelease(
-          Effect.async<http.Server>((resume) => {
-            const s = http.createServer((req, res) => {
-              seen.push(`${req.method} ${req.url}`)
-              if (req.url === "/v2/") {
-                res.writeHead(200).end()
-                return
-              }
-              res.writeHead(200, {
-                "content-type": MediaType.OciManifest,
-                "docker-content-digest": amd.manifest.digest,
-                "ratelimit-limit": "100;w=21600",
-                "ratelimit-remaining": "76;w=21600",
-                "docker-ratelimit-source": "192.0.2.7"
-              }).end()
-            })
-            s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
-          }),
-          (s) =>
-            Effect.async<void>((resume) => {
-              s.close(() => resume(Effect.void))
-            })
-        )
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
+        const server = yield* HostileServer.serve((req, res) => {
+          if (req.url === "/v2/") {
+            res.writeHead(200).end()
+            return
+          }
+          res.writeHead(200, {
+            "content-type": MediaType.OciManifest,
+            "docker-content-digest": amd.manifest.digest,
+            "ratelimit-limit": "100;w=21600",
+            "ratelimit-remaining": "76;w=21600",
+            "docker-ratelimit-source": "192.0.2.7"
+          }).end()
+        })
         const limited = ok(
-          yield* cli(["ratelimit", `127.0.0.1:${port}/library/alpine`, "--plain-http"], {
+          yield* cli(["ratelimit", `${server.host}/library/alpine`, "--plain-http"], {
             dockerConfig: home
           })
         )
         assert.strictEqual(limited.stdout, "limit: 100 per 21600s\nremaining: 76\nsource: 192.0.2.7\n")
-        assert.deepStrictEqual(seen.filter((s) => s.includes("manifests")), [
+        assert.deepStrictEqual(server.requests.filter((s) => s.includes("manifests")), [
           "HEAD /v2/library/alpine/manifests/latest"
         ])
       }))

@@ -81,6 +81,22 @@ const MaxDepth = 8
 
 const describe = (e: { readonly message: string }) => RegistryError.printable(e.message, 500)
 
+/** The kind of problem an error of the registry is: `missing` when it says the thing is not there. */
+const kindOf = (e: { readonly _tag: string }, missing: "ManifestMissing" | "BlobMissing"): Problem["kind"] => {
+  switch (e._tag) {
+    case "ManifestUnknown":
+    case "BlobUnknown":
+    case "NameUnknown":
+      return missing
+    case "DigestMismatch":
+    case "SizeMismatch":
+    case "ManifestInvalid":
+      return e._tag
+    default:
+      return "Unreadable"
+  }
+}
+
 /**
  * Walks the graph of `reference` in `repository` and checks each manifest and
  * blob (see the module). Fails only when the top manifest cannot be read;
@@ -132,13 +148,7 @@ export const validate = (
         }),
         Effect.catchAll((e) => {
           problems.push({
-            kind: e._tag === "ManifestUnknown" || e._tag === "NameUnknown"
-              ? "ManifestMissing"
-              : e._tag === "DigestMismatch"
-              ? "DigestMismatch"
-              : e._tag === "ManifestInvalid"
-              ? "ManifestInvalid"
-              : "Unreadable",
+            kind: kindOf(e, "ManifestMissing"),
             digest: d.digest,
             parent,
             detail: describe(e)
@@ -209,13 +219,7 @@ export const validate = (
         Effect.catchAll((e) =>
           Effect.sync(() => {
             problems.push({
-              kind: e._tag === "BlobUnknown" || e._tag === "NameUnknown"
-                ? "BlobMissing"
-                : e._tag === "DigestMismatch"
-                ? "DigestMismatch"
-                : e._tag === "SizeMismatch"
-                ? "SizeMismatch"
-                : "Unreadable",
+              kind: kindOf(e, "BlobMissing"),
               digest: blob.digest,
               parent,
               detail: describe(e)

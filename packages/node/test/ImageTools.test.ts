@@ -3,9 +3,6 @@
  * loopback server of our own for the rate-limit headers).
  */
 import {
-  AuthService,
-  BlobSource,
-  Descriptor,
   Digest,
   ImageValidate,
   IndexEdit,
@@ -16,65 +13,16 @@ import {
   RepositorySync,
   Retag
 } from "@effect-registry/core"
-import type { Manifest } from "@effect-registry/core"
-import { NodeHash, NodeRegistry } from "@effect-registry/node"
+import { NodeRegistry } from "@effect-registry/node"
+import { HostileServer } from "@effect-registry/test-infra"
 import { InMemoryRegistry } from "@effect-registry/testing"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Crypto from "node:crypto"
-import * as http from "node:http"
-
-const InMemory = RegistryClient.layer({ url: "http://registry.test" }).pipe(
-  Layer.provideMerge(Layer.mergeAll(AuthService.anonymous, NodeHash.layer)),
-  Layer.provideMerge(InMemoryRegistry.layer())
-)
-
-const descriptorOf = (m: Manifest.Any) => ({ mediaType: m.mediaType, digest: m.digest, size: m.bytes.length })
-
-const uploadBytes = (client: RegistryClient.Service, repository: string, mediaType: string, bytes: Uint8Array) =>
-  Effect.gen(function*() {
-    const d = yield* Descriptor.fromBytes(mediaType, bytes)
-    yield* client.uploadBlob(repository, d.digest, BlobSource.fromBytes(bytes), { size: bytes.length })
-    return d
-  })
-
-const pushImage = (
-  client: RegistryClient.Service,
-  repository: string,
-  platform: { readonly os: string; readonly architecture: string; readonly variant?: string } = {
-    os: "linux",
-    architecture: "amd64"
-  }
-) =>
-  Effect.gen(function*() {
-    const layers = yield* Effect.forEach(
-      [3000, 1000],
-      (n) => uploadBytes(client, repository, MediaType.OciLayerGzip, new Uint8Array(Crypto.randomBytes(n)))
-    )
-    const config = yield* uploadBytes(
-      client,
-      repository,
-      MediaType.OciConfig,
-      new TextEncoder().encode(JSON.stringify({ ...platform, rootfs: { type: "layers", diff_ids: [] } }))
-    )
-    const manifest = yield* ManifestBuilder.ociManifest({ config, layers })
-    yield* client.putManifest(repository, manifest.digest, manifest)
-    return { manifest, config, layers, platform }
-  })
-
-const pushIndex = (client: RegistryClient.Service, repository: string, tag: string) =>
-  Effect.gen(function*() {
-    const amd = yield* pushImage(client, repository, { os: "linux", architecture: "amd64" })
-    const arm = yield* pushImage(client, repository, { os: "linux", architecture: "arm64" })
-    const index = yield* ManifestBuilder.ociIndex({
-      manifests: [amd, arm].map((i) => ({ ...descriptorOf(i.manifest), platform: i.platform }))
-    })
-    yield* client.putManifest(repository, tag, index)
-    return { index, amd, arm }
-  })
+import { pushImage, pushIndex } from "./support/images.js"
+import { InMemory } from "./support/layouts.js"
 
 describe("Retag", () => {
   it.scoped("puts the same bytes under a new tag, with no blob request", () =>
@@ -305,36 +253,23 @@ describe("RateLimit", () => {
         config: { mediaType: MediaType.OciConfig, digest: Digest.unsafeMake(`sha256:${"a".repeat(64)}`), size: 2 },
         layers: []
       })
-      const methods: Array<string> = []
-      const server = yield* Effect.acquireRelease(
-        Effect.async<http.Server>((resume) => {
-          const s = http.createServer((req, res) => {
-            methods.push(`${req.method} ${req.url}`)
-            if (req.url === "/v2/" || req.url === "/v2") {
-              res.writeHead(200).end()
-              return
-            }
-            res.writeHead(200, {
-              "content-type": manifest.mediaType,
-              "content-length": String(manifest.bytes.length),
-              "docker-content-digest": manifest.digest,
-              "ratelimit-limit": "100;w=21600",
-              "ratelimit-remaining": req.method === "HEAD" ? "76;w=21600" : "75;w=21600",
-              "docker-ratelimit-source": "192.0.2.1"
-            })
-            res.end(req.method === "HEAD" ? undefined : manifest.bytes)
-          })
-          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
-        }),
-        (s) =>
-          Effect.async<void>((resume) => {
-            s.close(() => resume(Effect.void))
-          })
-      )
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
+      const server = yield* HostileServer.serve((req, res) => {
+        if (req.url === "/v2/") {
+          res.writeHead(200).end()
+          return
+        }
+        res.writeHead(200, {
+          "content-type": manifest.mediaType,
+          "content-length": String(manifest.bytes.length),
+          "docker-content-digest": manifest.digest,
+          "ratelimit-limit": "100;w=21600",
+          "ratelimit-remaining": req.method === "HEAD" ? "76;w=21600" : "75;w=21600",
+          "docker-ratelimit-source": "192.0.2.1"
+        })
+        res.end(req.method === "HEAD" ? undefined : manifest.bytes)
+      })
       const client = yield* Effect.map(
-        Layer.build(NodeRegistry.layer({ url: `127.0.0.1:${port}`, plainHttp: true })),
+        Layer.build(NodeRegistry.layer({ url: server.host, plainHttp: true })),
         (ctx) => Context.get(ctx, RegistryClient.RegistryClient)
       )
       const head = yield* RateLimit.check(client, "library/alpine", "latest")
@@ -343,7 +278,7 @@ describe("RateLimit", () => {
       assert.strictEqual(head.size, manifest.bytes.length)
       assert.deepStrictEqual([head.rateLimit?.limitCount, head.rateLimit?.remainingCount], [100, 76])
       assert.strictEqual(head.rateLimit?.source, "192.0.2.1")
-      assert.deepStrictEqual(methods.filter((m) => m.includes("manifests")), [
+      assert.deepStrictEqual(server.requests.filter((m) => m.includes("manifests")), [
         "HEAD /v2/library/alpine/manifests/latest"
       ])
       const got = yield* client.getManifest("library/alpine", "latest")
