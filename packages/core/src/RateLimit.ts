@@ -67,7 +67,7 @@ const count = (s: string): number | undefined => {
   return m === null ? undefined : Number(m[1])
 }
 
-const window = (s: string): number | undefined => {
+const windowOf = (s: string): number | undefined => {
   const m = /;\s*w\s*=\s*(\d{1,15})\s*(?:;|$)/.exec(s)
   return m === null ? undefined : Number(m[1])
 }
@@ -95,8 +95,8 @@ export const fromHeaders = (headers: Readonly<Record<string, string | undefined>
   if (limit === undefined && remaining === undefined && reset === undefined && source === undefined) return undefined
   const limitCount = limit === undefined ? undefined : count(limit)
   const remainingCount = remaining === undefined ? undefined : count(remaining)
-  const windowSeconds = (limit === undefined ? undefined : window(limit)) ??
-    (remaining === undefined ? undefined : window(remaining))
+  const windowSeconds = (limit === undefined ? undefined : windowOf(limit)) ??
+    (remaining === undefined ? undefined : windowOf(remaining))
   return {
     ...(limit !== undefined ? { limit } : {}),
     ...(remaining !== undefined ? { remaining } : {}),

@@ -19,16 +19,18 @@ import {
 import { checkSync, printSync } from "../internal/syncOutput.js"
 
 /** DST: a registry host (same repository names), or host/path. */
-const destination = (s: string) =>
-  s.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "").includes("/")
-    ? Effect.map(parseRepo(s), (r): { registry: string; path: string | undefined } => ({
+const destination = (s: string) => {
+  const bare = s.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/+$/, "")
+  return bare.includes("/")
+    ? Effect.map(parseRepo(bare), (r): { registry: string; path: string | undefined } => ({
       registry: r.registry,
       path: r.repository
     }))
-    : Effect.map(parseHost(s), (registry): { registry: string; path: string | undefined } => ({
+    : Effect.map(parseHost(bare), (registry): { registry: string; path: string | undefined } => ({
       registry,
       path: undefined
     }))
+}
 
 export const sync = Command.make(
   "sync",
