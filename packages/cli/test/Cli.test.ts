@@ -3,143 +3,31 @@ import { MediaType, RegistryError } from "@effect-registry/core"
 import { Key } from "@effect-registry/signing"
 import { RealRegistry } from "@effect-registry/test-infra"
 import { assert, describe, it, layer } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import { execFile } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as zlib from "node:zlib"
+import {
+  cli,
+  exec,
+  json,
+  lines,
+  listBlobs,
+  makeImage,
+  ok,
+  putBlob,
+  type Ran,
+  sha,
+  tempDir,
+  writeLayout
+} from "./support/cliHarness.js"
 
 // --- helpers ----------------------------------------------------------------------------------------------------
 
 const packageDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
-
-const sha = (bytes: Uint8Array) => `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`
-const json = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "cli-test-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
-
-interface Desc {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-  readonly platform?: { readonly os: string; readonly architecture: string }
-}
-
-const putBlob = (dir: string, mediaType: string, bytes: Uint8Array): Desc => {
-  const digest = sha(bytes)
-  fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true })
-  fs.writeFileSync(path.join(dir, "blobs", "sha256", digest.slice(7)), bytes)
-  return { mediaType, digest, size: bytes.length }
-}
-
-/** An OCI image (config and two layers) in a layout directory. */
-const makeImage = (dir: string, platform = { os: "linux", architecture: "amd64" }) => {
-  const raw = [Crypto.randomBytes(70_000), Crypto.randomBytes(20_000)].map((b) => new Uint8Array(b))
-  // gzip layers, which skopeo keeps as they are
-  const layers = raw.map((r) => putBlob(dir, MediaType.OciLayerGzip, new Uint8Array(zlib.gzipSync(r))))
-  const configBytes = json({ ...platform, rootfs: { type: "layers", diff_ids: raw.map(sha) } })
-  const config = putBlob(dir, MediaType.OciConfig, configBytes)
-  const manifestBytes = json({ schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers })
-  const manifest = putBlob(dir, MediaType.OciManifest, manifestBytes)
-  return { manifest: { ...manifest, platform }, manifestBytes, config, configBytes, layers }
-}
-
-const writeLayout = (dir: string, entries: ReadonlyArray<{ readonly desc: Desc; readonly ref?: string }>) => {
-  fs.writeFileSync(path.join(dir, "oci-layout"), "{\"imageLayoutVersion\": \"1.0.0\"}")
-  fs.writeFileSync(
-    path.join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: entries.map(({ desc, ref }) => ({
-        mediaType: desc.mediaType,
-        digest: desc.digest,
-        size: desc.size,
-        ...(desc.platform !== undefined ? { platform: desc.platform } : {}),
-        ...(ref !== undefined ? { annotations: { "org.opencontainers.image.ref.name": ref } } : {})
-      }))
-    })
-  )
-}
-
-const listBlobs = (dir: string) => fs.readdirSync(path.join(dir, "blobs", "sha256")).sort()
-
-interface Ran {
-  readonly code: Cli.ExitCode
-  readonly stdout: string
-  readonly bytes: Uint8Array
-  readonly stderr: string
-}
-
-/** Runs the CLI in-process, output captured, Docker's config read from `dockerConfig` only. */
-const cli = (
-  args: ReadonlyArray<string>,
-  options: {
-    readonly stdin?: string
-    readonly dockerConfig: string
-    readonly tty?: boolean
-    readonly stdoutTty?: boolean
-    readonly noColor?: boolean
-    readonly typed?: string
-    readonly env?: Readonly<Record<string, string>>
-  }
-): Effect.Effect<Ran> =>
-  Effect.gen(function*() {
-    const io = yield* Cli.memoryIo({
-      stdin: options.stdin,
-      stderrIsTTY: options.tty,
-      stdoutIsTTY: options.stdoutTty,
-      noColor: options.noColor,
-      typed: options.typed
-    })
-    const code = yield* Cli.run(args).pipe(
-      Effect.provide(io.layer),
-      Effect.withConfigProvider(
-        ConfigProvider.fromMap(
-          new Map([
-            ["DOCKER_CONFIG", options.dockerConfig],
-            ["HOME", options.dockerConfig],
-            ...Object.entries(options.env ?? {})
-          ])
-        )
-      )
-    )
-    return { code, stdout: yield* io.stdout, bytes: yield* io.stdoutBytes, stderr: yield* io.stderr }
-  })
-
-const ok = (ran: Ran): Ran => {
-  assert.strictEqual(ran.code, 0, `exit ${ran.code}: ${ran.stderr}`)
-  return ran
-}
-
-const lines = (s: string) => s.split("\n").filter((l) => l.length > 0)
-
-const exec = (
-  file: string,
-  args: ReadonlyArray<string>,
-  options?: { readonly cwd?: string; readonly input?: string }
-) =>
-  Effect.async<{ code: number; stdout: string; stderr: string }>((resume) => {
-    const child = execFile(
-      file,
-      [...args],
-      { timeout: 60_000, cwd: options?.cwd, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
-        resume(Effect.succeed({ code, stdout, stderr }))
-      }
-    )
-    if (options?.input !== undefined) child.stdin?.end(options.input)
-    else child.stdin?.end()
-    return Effect.sync(() => child.kill())
-  })
 
 // --- anonymous registry ---------------------------------------------------------------------------------------
 

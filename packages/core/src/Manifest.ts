@@ -21,6 +21,7 @@ import * as FastDecode from "./internal/fastDecode.js"
 import * as Json from "./internal/json.js"
 import { payloadOf } from "./internal/schema1Payload.js"
 import * as MediaType from "./MediaType.js"
+import type * as RateLimit from "./RateLimit.js"
 import * as RegistryError from "./RegistryError.js"
 
 const Extra = Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -290,6 +291,8 @@ export interface Decoded<K extends Kind, A> {
   readonly digest: Digest.Digest
   readonly bytes: Uint8Array
   readonly manifest: A
+  /** The rate-limit headers of the registry's answer, when the manifest came from one that sent any. */
+  readonly rateLimit?: RateLimit.RateLimit | undefined
 }
 
 /**

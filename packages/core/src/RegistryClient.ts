@@ -36,6 +36,7 @@ import * as Referrers from "./internal/ops/referrers.js"
 import * as Sessions from "./internal/ops/sessions.js"
 import * as UploadBlob from "./internal/ops/uploadBlob.js"
 import * as Manifest from "./Manifest.js"
+import type * as RateLimit from "./RateLimit.js"
 import type * as Errors from "./RegistryClientError.js"
 import type * as Types from "./RegistryClientTypes.js"
 import * as RegistryError from "./RegistryError.js"
@@ -193,6 +194,12 @@ export interface Service {
     reference: string,
     options?: Types.GetManifestOptions
   ) => Effect.Effect<Digest.Digest, Errors.ManifestDigestError>
+  /** A manifest HEAD: digest, media type, size and the registry's rate-limit headers. */
+  readonly manifestHead: (
+    repository: string,
+    reference: string,
+    options?: Types.GetManifestOptions
+  ) => Effect.Effect<RateLimit.ManifestHead, Errors.ManifestDigestError>
   /** Push a manifest's exact bytes under a tag or digest; returns its digest. */
   readonly putManifest: (
     repository: string,

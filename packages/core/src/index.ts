@@ -81,3 +81,28 @@ export * as CopyGraph from "./CopyGraph.js"
  * @since 0.1.0
  */
 export * as ImageCopy from "./ImageCopy.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as RateLimit from "./RateLimit.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as Retag from "./Retag.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as ImageValidate from "./ImageValidate.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as RepositorySync from "./RepositorySync.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as IndexEdit from "./IndexEdit.js"

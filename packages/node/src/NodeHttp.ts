@@ -18,12 +18,10 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -33,6 +31,7 @@ import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as NodeStreams from "node:stream"
 import * as Tls from "node:tls"
+import * as Body from "./internal/bodyStream.js"
 
 /**
  * Timeouts of the connection pool. Each accepts a `Duration` input
@@ -326,21 +325,6 @@ export const makeDispatcher = (
     )
   })
 
-const DefaultBodyBuffer = 16 * 1024 * 1024
-const DefaultMemoryBudget = 16 * 1024 * 1024
-/** The longest received bytes wait for the rest of their batch before they are handed over anyway. */
-const BatchDelayMs = 10
-
-// @effect/platform answers with a wrapper (`original`: the undici answer, whose `source.body` is undici's
-// body stream). When that shape is there, the body is read by `bodyStream`; otherwise (another platform
-// version) the answer is left as it is.
-const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStreams.Readable | undefined => {
-  const original: unknown = Predicate.hasProperty(response, "original") ? response.original : undefined
-  const source: unknown = Predicate.hasProperty(original, "source") ? original.source : undefined
-  const body: unknown = Predicate.hasProperty(source, "body") ? source.body : undefined
-  return body instanceof NodeStreams.Readable ? body : undefined
-}
-
 /**
  * A count of response-body bytes received but not yet taken, shared by the bodies of one client
  * ({@link layer}'s `memoryBudget`): see {@link bodyStream}. `waiting` is what the bodies hold right now and
@@ -349,205 +333,30 @@ const undiciBody = (response: HttpClientResponse.HttpClientResponse): NodeStream
  * @since 0.1.0
  * @category models
  */
-export interface BodyBudget {
-  readonly limit: number
-  readonly waiting: number
-  readonly peak: number
-}
-
-interface MutableBudget extends BodyBudget {
-  waiting: number
-  peak: number
-  readonly paused: Set<() => void>
-}
+export type BodyBudget = Body.BodyBudget
 
 /**
- * A {@link BodyBudget} of `limit` bytes (at least 1) to share between several {@link bodyStream}s.
+ * A {@link BodyBudget} of `limit` bytes, to share between clients or to read its figures.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeBodyBudget = (limit: number): BodyBudget => {
-  const budget: MutableBudget = {
-    limit: Math.max(1, Math.floor(limit)),
-    waiting: 0,
-    peak: 0,
-    paused: new Set()
-  }
-  return budget
-}
-
-const MinShare = 64 * 1024
-
-// The bytes a body may hold whatever the others hold.
-const shareOf = (budget: BodyBudget): number => Math.max(MinShare, Math.floor(budget.limit / 16))
-
-const isMutable = (budget: BodyBudget): budget is MutableBudget =>
-  Predicate.hasProperty(budget, "paused") && budget.paused instanceof Set
+export const makeBodyBudget: (limit: number) => BodyBudget = Body.makeBodyBudget
 
 /**
- * A Node `Readable` of bytes as a `Stream`, without copying: the stream runs in flowing mode, its pieces
- * are gathered as they arrive and handed over together (one `Chunk` per pull) once a quarter of `limit`
- * waits, or 10 ms after the first of them arrived (a slow body still flows piece by piece), and the
- * readable is paused while `limit` bytes or more wait. With a shared `budget` ({@link makeBodyBudget}) it is
- * also paused while the bodies sharing it hold the budget's limit or more and this one holds at least its
- * share (a sixteenth of that limit, at least 64 KiB); pieces waiting in a paused body are handed over at
- * the next pull. Received pieces always come before an error or the end. The readable is destroyed when the
- * stream stops before its end.
+ * A Node readable (an undici body) as a stream of its own buffers, batched, with at most `limit` bytes
+ * waiting (see `internal/bodyStream.ts` for the rules); with a shared `budget` the bodies of a client wait
+ * within it together.
  *
  * @since 0.1.0
  * @category utils
  */
-export const bodyStream = <E>(
+export const bodyStream: <E>(
   readable: NodeStreams.Readable,
   onError: (cause: unknown) => E,
-  limit: number = DefaultBodyBuffer,
+  limit?: number,
   budget?: BodyBudget
-): Stream.Stream<Uint8Array, E> =>
-  Stream.suspend(() => {
-    const batch = Math.max(1, Math.floor(limit / 4))
-    const shared = budget !== undefined && isMutable(budget) ? budget : undefined
-    const share = shared === undefined ? limit : Math.min(limit, shareOf(shared))
-    let pieces: Array<Uint8Array> = []
-    let waiting = 0
-    let ended = false
-    let failure: { readonly cause: unknown } | undefined
-    let wake: (() => void) | undefined
-    // a partial batch is due once it has waited BatchDelayMs
-    let due = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const notify = () => {
-      const w = wake
-      wake = undefined
-      if (w !== undefined) w()
-    }
-    const armTimer = () => {
-      if (timer !== undefined || due) return
-      timer = setTimeout(() => {
-        timer = undefined
-        due = true
-        notify()
-      }, BatchDelayMs)
-      timer.unref()
-    }
-    const resumeSelf = () => {
-      if (readable.isPaused() && failure === undefined && !ended) readable.resume()
-    }
-    const onData = (piece: Uint8Array) => {
-      pieces.push(piece)
-      waiting += piece.length
-      let full = waiting >= limit
-      if (shared !== undefined) {
-        shared.waiting += piece.length
-        if (shared.waiting > shared.peak) shared.peak = shared.waiting
-        if (!full && waiting >= share && shared.waiting >= shared.limit) {
-          full = true
-          shared.paused.add(resumeSelf)
-        }
-      }
-      if (full) readable.pause()
-      if (full || waiting >= batch) notify()
-      else armTimer()
-    }
-    // gives back what this body held to the shared budget; the bodies it paused go on once it has room
-    const release = () => {
-      if (shared === undefined) return
-      shared.waiting -= waiting
-      shared.paused.delete(resumeSelf)
-      if (shared.waiting < shared.limit && shared.paused.size > 0) {
-        const all = [...shared.paused]
-        shared.paused.clear()
-        for (const resume of all) resume()
-      }
-    }
-    const onEnd = () => {
-      ended = true
-      notify()
-    }
-    const onFailure = (cause: unknown) => {
-      failure ??= { cause }
-      notify()
-    }
-    // a body that already ended or failed before we listened
-    if (readable.readableEnded) ended = true
-    else if (readable.errored !== null) failure = { cause: readable.errored }
-    else if (readable.destroyed) failure = { cause: new Error("the response body was destroyed") }
-    readable.on("data", onData)
-    readable.on("end", onEnd)
-    readable.on("error", onFailure)
-    readable.on("close", onEnd)
-    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
-      if (pieces.length > 0 && (waiting >= batch || due || ended || failure !== undefined || readable.isPaused())) {
-        const out = pieces
-        release()
-        pieces = []
-        waiting = 0
-        due = false
-        if (timer !== undefined) {
-          clearTimeout(timer)
-          timer = undefined
-        }
-        resumeSelf()
-        return Effect.succeed(Chunk.unsafeFromArray(out))
-      }
-      if (failure !== undefined) return Effect.fail(Option.some(onError(failure.cause)))
-      if (ended) {
-        // "close" without "end": the body stopped before its end
-        return readable.readableEnded
-          ? Effect.fail(Option.none())
-          : Effect.fail(Option.some(onError(new Error("the response body closed before its end"))))
-      }
-      return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<E>>((resume) => {
-        wake = () => resume(pull)
-        return Effect.sync(() => {
-          wake = undefined
-        })
-      })
-    })
-    return Stream.repeatEffectChunkOption(pull).pipe(
-      Stream.ensuring(Effect.sync(() => {
-        if (timer !== undefined) clearTimeout(timer)
-        release()
-        pieces = []
-        waiting = 0
-        readable.off("data", onData)
-        readable.off("end", onEnd)
-        readable.off("error", onFailure)
-        readable.off("close", onEnd)
-        if (!readable.readableEnded && !readable.destroyed) readable.destroy()
-      }))
-    )
-  })
-
-const bareUrl = (url: string): string => {
-  const at = url.search(/[?#]/)
-  return (at < 0 ? url : url.slice(0, at)).replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1")
-}
-
-const withBodyStream = (
-  response: HttpClientResponse.HttpClientResponse,
-  limit: number,
-  budget: BodyBudget
-): HttpClientResponse.HttpClientResponse => {
-  // an answer to HEAD has no body to read
-  if (response.request.method === "HEAD") return response
-  const body = undiciBody(response)
-  if (body === undefined || !Predicate.hasProperty(response, "original")) return response
-  // The error names a bare request (method, and URL without query): its message may be logged, and neither
-  // the headers nor a presigned query belong there.
-  const request = HttpClientRequest.make(response.request.method)(bareUrl(response.request.url))
-  const stream = bodyStream(
-    body,
-    (cause) => new HttpClientError.ResponseError({ request, response, reason: "Decode", cause }),
-    limit,
-    budget
-  )
-  // Everything else (status, headers, text, json, the abort of the request when the stream ends) stays the
-  // wrapper's own: only the stream of the undici answer it wraps is replaced.
-  const original: unknown = Object.create(response.original as object, { stream: { get: () => stream } })
-  const wrapped: unknown = Object.create(response, { original: { value: original } })
-  return wrapped as HttpClientResponse.HttpClientResponse
-}
+) => Stream.Stream<Uint8Array, E> = Body.bodyStream
 
 /**
  * An `HttpClient` on undici with a keep-alive pool, timeouts and TLS settings.
@@ -581,19 +390,19 @@ export const layer = (
   const transportTimeout = Layer.succeed(RegistryClient.TransportTimeout, {
     headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs))
   })
-  const limit = Math.floor(options.bodyBuffer ?? DefaultBodyBuffer)
+  const limit = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
   if (!(limit > 0)) return Layer.merge(undici, transportTimeout)
   const given = options.memoryBudget
-  const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? DefaultMemoryBudget)
+  const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? Body.DefaultMemoryBudget)
   return Layer.effect(
     HttpClient.HttpClient,
     Effect.flatMap(HttpClient.HttpClient, (client) =>
       Effect.sync(() => {
         // one budget for every body of the clients built from this layer
-        const budget = typeof given === "object" ? given : makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
+        const budget = typeof given === "object" ? given : Body.makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
         return HttpClient.transformResponse(
           client,
-          Effect.map((response) => withBodyStream(response, limit, budget))
+          Effect.map((response) => Body.withBodyStream(response, limit, budget))
         )
       }))
   ).pipe(Layer.provide(undici), Layer.merge(transportTimeout))
@@ -638,7 +447,7 @@ const withNodeBodyStream = (
   if (response.request.method === "HEAD") return response
   const source: unknown = Predicate.hasProperty(response, "source") ? response.source : undefined
   if (!(source instanceof NodeStreams.Readable)) return response
-  const request = HttpClientRequest.make(response.request.method)(bareUrl(response.request.url))
+  const request = HttpClientRequest.make(response.request.method)(Body.bareUrl(response.request.url))
   const stream = bodyStream(
     source,
     (cause) => new HttpClientError.ResponseError({ request, response, reason: "Decode", cause }),
@@ -724,7 +533,7 @@ export const layerNodeHttp = (
       https
     })
   })
-  const limit = Math.floor(options.bodyBuffer ?? DefaultBodyBuffer)
+  const limit = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
   return Layer.effect(
     HttpClient.HttpClient,
     Effect.map(NodeHttpClient.make, (client) =>

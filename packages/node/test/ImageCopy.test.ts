@@ -1,5 +1,4 @@
-import { AuthService, BlobSource, Descriptor, ManifestBuilder, MediaType, RegistryClient } from "@effect-registry/core"
-import type { Manifest } from "@effect-registry/core"
+import { AuthService, ManifestBuilder, MediaType, RegistryClient } from "@effect-registry/core"
 import { ImageCopy, Progress } from "@effect-registry/core"
 import { NodeHash, NodeRegistry } from "@effect-registry/node"
 import { RealRegistry } from "@effect-registry/test-infra"
@@ -9,56 +8,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Crypto from "node:crypto"
+import { descriptorOf, pushImage, pushIndex, uploadBytes } from "./support/images.js"
 
 const realClient = (registry: RealRegistry.Running) =>
   Effect.map(
     Layer.build(NodeRegistry.layer({ url: registry.host, plainHttp: true })),
     (ctx) => Context.get(ctx, RegistryClient.RegistryClient)
   )
-
-const descriptorOf = (m: Manifest.Any) => ({ mediaType: m.mediaType, digest: m.digest, size: m.bytes.length })
-
-const uploadBytes = (client: RegistryClient.Service, repository: string, mediaType: string, bytes: Uint8Array) =>
-  Effect.gen(function*() {
-    const d = yield* Descriptor.fromBytes(mediaType, bytes)
-    yield* client.uploadBlob(repository, d.digest, BlobSource.fromBytes(bytes), { size: bytes.length })
-    return d
-  })
-
-/** Pushes an image of a config and two layers of random bytes; returns it and its blob sizes. */
-const pushImage = (
-  client: RegistryClient.Service,
-  repository: string,
-  platform = { os: "linux", architecture: "amd64" },
-  layerSize = 120_000
-) =>
-  Effect.gen(function*() {
-    const layers = yield* Effect.forEach(
-      [layerSize, layerSize / 4],
-      (n) => uploadBytes(client, repository, MediaType.OciLayerGzip, new Uint8Array(Crypto.randomBytes(n)))
-    )
-    const config = yield* uploadBytes(
-      client,
-      repository,
-      MediaType.OciConfig,
-      new TextEncoder().encode(JSON.stringify({ ...platform, rootfs: { type: "layers", diff_ids: [] } }))
-    )
-    const manifest = yield* ManifestBuilder.ociManifest({ config, layers })
-    yield* client.putManifest(repository, manifest.digest, manifest)
-    return { manifest, platform, bytes: config.size + layers[0].size + layers[1].size }
-  })
-
-const pushIndex = (client: RegistryClient.Service, repository: string, tag: string) =>
-  Effect.gen(function*() {
-    const amd = yield* pushImage(client, repository, { os: "linux", architecture: "amd64" })
-    const arm = yield* pushImage(client, repository, { os: "linux", architecture: "arm64" }, 40_000)
-    const index = yield* ManifestBuilder.ociIndex({
-      manifests: [amd, arm].map((i) => ({ ...descriptorOf(i.manifest), platform: i.platform }))
-    })
-    yield* client.putManifest(repository, tag, index)
-    return { index, amd, arm }
-  })
 
 const collect = () => {
   const events: Array<Progress.Event> = []

@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Readable } from "node:stream"
+import * as Body from "../src/internal/bodyStream.js"
 
 interface Pki {
   readonly dir: string
@@ -143,6 +144,18 @@ describe("NodeHttp.layer", () => {
       assert.strictEqual(result.status, 200)
       assert.deepStrictEqual(result.body, { path: "/v2/" })
     }))
+
+  it.live("reads answers through its own body stream (the platform's private body field is still where it was)", () =>
+    Effect.gen(function*() {
+      // NodeHttp replaces the body of @effect/platform-node's undici answer, found through a private field; an
+      // upgrade that moves it would silently fall back to the platform's body: this test fails then.
+      const client = yield* HttpClient.HttpClient
+      const response = yield* client.get(`https://${okHost}/v2/`)
+      assert.isTrue(Body.isWrapped(response), "the undici answer's body was found and replaced")
+      assert.deepStrictEqual(yield* response.json, { path: "/v2/" })
+      const head = yield* client.head(`https://${okHost}/v2/`)
+      assert.isFalse(Body.isWrapped(head), "an answer to HEAD has no body to replace")
+    }).pipe(Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca } }))))
 
   it.live("trusts a CA given as a file path, per registry", () =>
     Effect.gen(function*() {

@@ -43,5 +43,12 @@ export const commands: Readonly<Record<string, Load>> = {
   referrers: (argv) => one(argv, import("../commands/referrers.js").then((m) => m.referrers)),
   sign: (argv) => one(argv, import("../commands/sign.js").then((m) => m.sign)),
   login: (argv) => one(argv, import("../commands/login.js").then((m) => m.login)),
-  logout: (argv) => one(argv, import("../commands/logout.js").then((m) => m.logout))
+  logout: (argv) => one(argv, import("../commands/logout.js").then((m) => m.logout)),
+  tag: (argv) => one(argv, import("../commands/tag.js").then((m) => m.tag)),
+  sync: (argv) => one(argv, import("../commands/sync.js").then((m) => m.sync)),
+  export: (argv) => one(argv, import("../commands/export.js").then((m) => m.exportCommand)),
+  import: (argv) => one(argv, import("../commands/import.js").then((m) => m.importCommand)),
+  index: (argv) => one(argv, import("../commands/index.js").then((m) => m.index)),
+  ratelimit: (argv) => one(argv, import("../commands/ratelimit.js").then((m) => m.ratelimit)),
+  validate: (argv) => one(argv, import("../commands/validate.js").then((m) => m.validate))
 }

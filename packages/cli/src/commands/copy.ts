@@ -4,6 +4,7 @@
 import * as ImageCopy from "@effect-registry/core/ImageCopy"
 import * as Platform from "@effect-registry/core/Platform"
 import * as Reference from "@effect-registry/core/Reference"
+import * as RepositorySync from "@effect-registry/core/RepositorySync"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
@@ -14,11 +15,35 @@ import {
   concurrencyOption,
   globalOptions,
   parseRef,
+  parseRepo,
   refArg,
   result,
   target,
   withEnv
 } from "../internal/commandKit.js"
+import { checkSync, printSync } from "../internal/syncOutput.js"
+
+/** `copy --all-tags SRC_REPO DST_REPO`: every tag, the ones the destination has skipped. */
+const copyAllTags = (
+  global: Parameters<typeof withEnv>[0],
+  src: string,
+  dst: string,
+  concurrency: number
+) =>
+  Effect.gen(function*() {
+    const from = yield* parseRepo(src)
+    const to = yield* parseRepo(dst)
+    yield* withEnv(global, [target(from), target(to)], (env) =>
+      Effect.gen(function*() {
+        const r = yield* RepositorySync.copyAllTags({
+          from: { client: yield* env.client(from.registry), repository: from.repository },
+          to: { client: yield* env.client(to.registry), repository: to.repository },
+          blobConcurrency: concurrency
+        })
+        yield* printSync(env, Reference.format(from), Reference.format(to), r)
+        yield* checkSync([r])
+      }))
+  })
 
 export const copy = Command.make(
   "copy",
@@ -35,10 +60,21 @@ export const copy = Command.make(
       Options.withDescription("Copy an index with every image (the default)")
     ),
     referrers: Options.boolean("referrers").pipe(Options.withDescription("Also copy the referrers")),
+    allTags: Options.boolean("all-tags").pipe(
+      Options.withDescription(
+        "SRC and DST are repositories: copy every tag, skipping tags DST already has with the same digest"
+      )
+    ),
     concurrency: concurrencyOption
   },
-  ({ allPlatforms, concurrency, dst, global, platform, referrers, src }) =>
+  ({ allPlatforms, allTags, concurrency, dst, global, platform, referrers, src }) =>
     Effect.gen(function*() {
+      if (allTags) {
+        if (platform.length > 0 || referrers) {
+          return yield* bad("--all-tags copies whole images: no --platform, --referrers")
+        }
+        return yield* copyAllTags(global, src, dst, yield* checkConcurrency(concurrency))
+      }
       const from = yield* parseRef(src)
       const to = yield* parseRef(dst)
       if (allPlatforms && platform.length > 0) return yield* bad("--platform and --all-platforms exclude each other")
@@ -76,4 +112,7 @@ export const copy = Command.make(
           })
         }))
     })
-).pipe(Command.withDescription("Copy an image or index from SRC to DST (blobs mounted on the same registry)"))
+).pipe(Command.withDescription(
+  "Copy an image or index from SRC to DST (blobs mounted on the same registry); with --all-tags, every tag of " +
+    "the repository SRC to the repository DST"
+))

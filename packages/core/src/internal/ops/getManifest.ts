@@ -1,5 +1,6 @@
 /**
- * Manifest reads: `getManifest`, `manifest` (schema1), `manifestV2` (schema2) and `manifestDigest`.
+ * Manifest reads: `getManifest`, `manifest` (schema1), `manifestV2` (schema2), `manifestDigest` and
+ * `manifestHead`.
  *
  * @since 0.1.0
  */
@@ -53,5 +54,17 @@ export const make = (env: Request.OpsEnv) => {
     },
     (effect) => Effect.mapError(effect, toGetManifestError)
   )
-  return { getManifest, manifest, manifestV2, manifestDigest }
+  const manifestHead = Effect.fn("RegistryClient.manifestHead")(
+    function*(repository: string, reference: string, options?: GetManifestOptions) {
+      yield* Effect.annotateCurrentSpan({ repository, reference })
+      const { ref, repo } = yield* validRef(repository, reference)
+      const head = yield* ManifestOps.manifestHead(env, repo, ref, options?.accept ?? MediaType.AcceptAll, [
+        scopes.pull(repo)
+      ])
+      yield* Effect.annotateCurrentSpan({ digest: head.digest })
+      return head
+    },
+    (effect) => Effect.mapError(effect, toGetManifestError)
+  )
+  return { getManifest, manifest, manifestV2, manifestDigest, manifestHead }
 }

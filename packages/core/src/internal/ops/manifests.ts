@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Digest from "../../Digest.js"
 import * as Manifest from "../../Manifest.js"
 import * as MediaType from "../../MediaType.js"
+import * as RateLimit from "../../RateLimit.js"
 import type { ManifestError } from "../../RegistryClientError.js"
 import * as RegistryError from "../../RegistryError.js"
 import * as Request from "../http/index.js"
@@ -141,23 +142,24 @@ export const getManifest = (
         })
       }
     }
-    return decoded
+    const rateLimit = RateLimit.fromHeaders(response.headers)
+    return rateLimit === undefined ? decoded : { ...decoded, rateLimit }
   }).pipe(Effect.retry(env.retry))
 }
 
 /**
- * The digest of a manifest: HEAD with every manifest type accepted, falling back to
- * a GET when the registry sends no `Docker-Content-Digest`.
+ * What a manifest HEAD tells (every manifest type accepted): digest, media type, size and rate-limit
+ * headers; a GET when the registry sends no `Docker-Content-Digest` for a tag.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const manifestDigest = (
+export const manifestHead = (
   env: Request.OpsEnv,
   repository: string,
   ref: Ref,
   accept: ReadonlyArray<string>,
   scopes: ReadonlyArray<string>
-): Effect.Effect<Digest.Digest, GetError> =>
+): Effect.Effect<RateLimit.ManifestHead, GetError> =>
   Effect.gen(function*() {
     const reference = refString(ref)
     const ctx: Request.ErrorContext = { repository, reference }
@@ -170,6 +172,15 @@ export const manifestDigest = (
       context: ctx,
       ok: [200],
       notFound: (f) => new RegistryError.ManifestUnknown(f)
+    })
+    const contentType = response.headers["content-type"]
+    const mediaType = contentType === undefined ? undefined : (contentType.split(";")[0] ?? "").trim().slice(0, 256)
+    const size = Option.getOrUndefined(Range.parseLength(response.headers["content-length"]))
+    const head = (digest: Digest.Digest): RateLimit.ManifestHead => ({
+      digest,
+      mediaType,
+      size,
+      rateLimit: RateLimit.fromHeaders(response.headers)
     })
     const announced = yield* headerDigest(response.headers["docker-content-digest"], {
       ...ctx,
@@ -187,14 +198,34 @@ export const manifestDigest = (
             detail: "the registry announced another digest for the manifest"
           })
         }
-        return ref.digest
+        return head(ref.digest)
       }
-      return announced.value
+      return head(announced.value)
     }
-    if (ref._tag === "Digest") return ref.digest
+    if (ref._tag === "Digest") return head(ref.digest)
     const manifest = yield* getManifest(env, repository, ref, accept, scopes)
-    return manifest.digest
+    return {
+      digest: manifest.digest,
+      mediaType: manifest.mediaType,
+      size: manifest.bytes.length,
+      rateLimit: manifest.rateLimit ?? RateLimit.fromHeaders(response.headers)
+    }
   })
+
+/**
+ * The digest of a manifest: HEAD with every manifest type accepted, falling back to
+ * a GET when the registry sends no `Docker-Content-Digest`.
+ *
+ * @since 0.1.0
+ */
+export const manifestDigest = (
+  env: Request.OpsEnv,
+  repository: string,
+  ref: Ref,
+  accept: ReadonlyArray<string>,
+  scopes: ReadonlyArray<string>
+): Effect.Effect<Digest.Digest, GetError> =>
+  Effect.map(manifestHead(env, repository, ref, accept, scopes), (head) => head.digest)
 
 /** @since 0.1.0 */
 export interface PutInput {
