@@ -168,7 +168,7 @@ export const copy = (options: Options): Effect.Effect<Result, CopyError> =>
         const size = yield* sizeOf(blob)
         yield* Tally.transfer(tally, blob.digest, size, (wrap) => {
           const source = BlobSource.reopenable((offset) =>
-            wrap(from.client.downloadBlob(from.repository, blob.digest, offset > 0 ? { offset } : undefined), offset)
+            wrap(from.client.downloadBlob(from.repository, blob.digest, offset > 0 ? { offset } : { size }), offset)
           )
           if (sameRepository) return Effect.succeed("Existed" as const)
           if (mount) {

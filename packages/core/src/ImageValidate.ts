@@ -200,7 +200,7 @@ export const validate = (
         }
         if (verify) {
           const received = yield* Stream.runFold(
-            client.downloadBlob(repository, blob.digest),
+            client.downloadBlob(repository, blob.digest, { size: blob.size }),
             0,
             (n, chunk) => n + chunk.length
           )

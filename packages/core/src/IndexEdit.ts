@@ -112,7 +112,7 @@ const platformOf = (
       })
     }
     const bytes = yield* BlobSource.collectBytesAtMost(
-      client.downloadBlob(repository, config.digest),
+      client.downloadBlob(repository, config.digest, { size: config.size }),
       config.size,
       (received) =>
         new RegistryError.SizeMismatch({

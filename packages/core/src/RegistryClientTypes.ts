@@ -58,6 +58,12 @@ export interface DownloadOptions {
   readonly range?: { readonly start: number; readonly end?: number | undefined } | undefined
   /** Read from this offset to the end (resume a partial download). Not verified. */
   readonly offset?: number | undefined
+  /**
+   * The blob's size as its descriptor gives it: a whole read fails with `SizeMismatch` as soon as more bytes
+   * arrive (never more is read), or before reading when the registry announces another `Content-Length`.
+   * Without it, the answer's `Content-Length` is the bound (an answer without one is read to its end).
+   */
+  readonly size?: number | undefined
 }
 
 /**

@@ -457,7 +457,7 @@ export const pull = (
           Effect.gen(function*() {
             if (yield* present(blob.digest, blob.size)) return "Existed" as const
             yield* makeDir(path)
-            yield* BlobFile.writeAtomic(path, wrap(client.downloadBlob(repository, blob.digest)), {
+            yield* BlobFile.writeAtomic(path, wrap(client.downloadBlob(repository, blob.digest, { size: blob.size })), {
               digest: blob.digest,
               size: blob.size,
               fsync: options?.fsync,

@@ -17,7 +17,7 @@ import * as Crypto from "node:crypto"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
 
-const { json, trickle } = HostileServer
+const { flood, json, trickle } = HostileServer
 const listen = HostileServer.serve
 type Handler = HostileServer.Handler
 
@@ -161,5 +161,48 @@ describe("uploadBlob refuses a bad size locally", () => {
         assert.deepStrictEqual(server.requests.filter((r) => !r.endsWith(" /v2/")), [])
       })),
     { timeout: 30_000 }
+  )
+})
+
+// --- a blob larger than its descriptor ------------------------------------------------------------------------------
+
+describe("a blob read with its descriptor's size", () => {
+  // 600 MiB offered for a blob of 2 bytes: chunked (no length), or announced with a Content-Length
+  const endless: Handler = (req, res, server) => {
+    const url = req.url ?? ""
+    if (url === "/v2/") return json(res, 200, {})
+    if (url.startsWith("/v2/chunked/blobs/")) {
+      res.writeHead(200, { "content-type": "application/octet-stream" })
+      return flood(res, server, 600 * 1024 * 1024)
+    }
+    if (url.startsWith("/v2/announced/blobs/")) {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": 600 * 1024 * 1024 })
+      return flood(res, server, 600 * 1024 * 1024)
+    }
+    json(res, 404, { errors: [{ code: "BLOB_UNKNOWN", message: "unknown" }] })
+  }
+
+  it.live(
+    "stops as soon as more bytes than the size arrive; another Content-Length is refused before reading",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* listen(endless)
+        const read = (repository: string) =>
+          withClient(
+            server.origin,
+            (client) => Stream.runDrain(client.downloadBlob(repository, config.digest, { size: config.size }))
+          ).pipe(Effect.exit)
+
+        const chunked = failure(yield* read("chunked"))
+        assert.strictEqual(chunked._tag, "SizeMismatch")
+        assert.isBelow(server.written.bytes, 32 * 1024 * 1024, `the server wrote ${server.written.bytes} bytes`)
+
+        server.written.bytes = 0
+        const announced = failure(yield* read("announced"))
+        assert.strictEqual(announced._tag, "SizeMismatch")
+        assert.include(announced.message, "Content-Length")
+        assert.isBelow(server.written.bytes, 32 * 1024 * 1024, `the server wrote ${server.written.bytes} bytes`)
+      })),
+    { timeout: 60_000 }
   )
 })

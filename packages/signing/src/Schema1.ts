@@ -546,7 +546,7 @@ const downloadConfig = (
   size > MaxConfigBytes
     ? Effect.fail(buildError("InvalidConfig", `the config blob is ${size} bytes, more than ${MaxConfigBytes}`))
     : BlobSource.collectBytesAtMost(
-      client.downloadBlob(repository, digest),
+      client.downloadBlob(repository, digest, { size }),
       size,
       () =>
         buildError(

@@ -72,7 +72,7 @@ export const collectConfig = (
       })
     )
     : BlobSource.collectBytesAtMost(
-      client.downloadBlob(repository, descriptor.digest),
+      client.downloadBlob(repository, descriptor.digest, { size: descriptor.size }),
       descriptor.size,
       (received) =>
         new RegistryError.SizeMismatch({

@@ -76,20 +76,6 @@ const layerCompression = (mediaType: string): "gzip" | "none" | undefined =>
     ? "none"
     : undefined
 
-/** A blob of at most `max` bytes read whole: fails as soon as more arrive. */
-const collectBounded = <E, R>(
-  self: Stream.Stream<Uint8Array, E, R>,
-  max: number,
-  tooLarge: () => ArchiveError
-): Effect.Effect<Uint8Array, E | ArchiveError, R> =>
-  Effect.suspend(() => {
-    let size = 0
-    return BlobSource.collectBytes(Stream.mapEffect(self, (bytes) => {
-      size += bytes.length
-      return size > max ? Effect.fail(tooLarge()) : Effect.succeed(bytes)
-    }))
-  })
-
 // --- export --------------------------------------------------------------------------------------------------
 
 /** Named by a public declaration: kept in the published .d.ts (not @-internal). */
@@ -162,8 +148,8 @@ export const exportImage = (
         detail: `an image config of ${config.size} bytes; the limit is ${MaxConfigBytes}`
       })
     }
-    const configBytes = yield* collectBounded(
-      client.downloadBlob(repository, config.digest),
+    const configBytes = yield* BlobSource.collectBytesAtMost(
+      client.downloadBlob(repository, config.digest, { size: config.size }),
       config.size,
       () => new ArchiveError({ reason: "Invalid", detail: "the image config is larger than its descriptor says" })
     )
@@ -197,7 +183,7 @@ export const exportImage = (
             if (written.has(names[i])) continue
             written.add(names[i])
             const layer = layers[i]
-            const raw = client.downloadBlob(repository, layer.digest)
+            const raw = client.downloadBlob(repository, layer.digest, { size: layer.size })
             const plain = kinds[i] === "gzip" ? gunzip(raw, undefined, layer.digest) : raw
             yield* writer.stream(
               names[i],

@@ -88,7 +88,8 @@ export type DownloadError = BlobError
 
 /**
  * The bytes of a blob as a stream, never held in memory. Whole reads are
- * verified (size from `Content-Length`, digest), and resumed with `Range` after
+ * verified (size from `options.size` or else `Content-Length`: reading stops as
+ * soon as more bytes arrive; digest), and resumed with `Range` after
  * a broken connection, up to `env.maxResumes` times.
  *
  * @since 0.1.0
@@ -178,11 +179,27 @@ export const download = (
       )
     const from = (offset: number): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
       guard(Stream.unwrap(Effect.map(open(offset), ({ response, skip }) => body(response, skip, undefined))))
-    return Stream.unwrap(Effect.map(open(0), ({ response }) => {
-      const size = Option.getOrUndefined(Range.parseLength(response.headers["content-length"]))
-      return guard(body(response, 0, undefined)).pipe(
-        Hash.verify({ digest, size, repository }),
-        Stream.provideService(Hash.Hash, env.hash)
+    return Stream.unwrap(Effect.flatMap(open(0), ({ response }) => {
+      const length = Option.getOrUndefined(Range.parseLength(response.headers["content-length"]))
+      // the size a descriptor gave: an answer announcing another is refused before its body is read, and one
+      // without a length is cut at that size (never more is read)
+      const expected = options?.size
+      if (expected !== undefined && length !== undefined && length !== expected) {
+        return Effect.fail(
+          new RegistryError.SizeMismatch({
+            ...ctx,
+            expected,
+            actual: length,
+            detail: "the registry announced another length (Content-Length) than the descriptor's size; nothing read"
+          })
+        )
+      }
+      const size = expected ?? length
+      return Effect.succeed(
+        guard(body(response, 0, undefined)).pipe(
+          Hash.verify({ digest, size, repository }),
+          Stream.provideService(Hash.Hash, env.hash)
+        )
       )
     }))
   })
