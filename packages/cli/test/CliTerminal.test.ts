@@ -287,8 +287,8 @@ layer(RealRegistry.layer(), { timeout: "300 seconds", excludeTestServices: true 
           run.child.stdin?.write("\u0003")
           const code = yield* run.exit
           assert.strictEqual(code, 130, run.output())
-          // the terminal echoes ^C; then a newline and the message; the upload cancelled its session (DELETE)
-          assert.match(run.output(), /\^C\r?\ninterrupted\r?\n$/)
+          // the terminal echoes ^C; then a newline, the message, and what the clean-up did
+          assert.match(run.output(), /\^C\r?\ninterrupted\r?\ncancelled 1 of 1 open upload session\r?\n$/)
           const history = yield* proxy.history
           assert.isTrue(history.some((e) => e.method === "DELETE" && /\/blobs\/uploads\//.test(e.path)))
           assert.deepStrictEqual(open(), [], "no upload session left on the registry")

@@ -206,6 +206,43 @@ const logRequests = (io: IoService, scrub: (s: string) => string) => (client: Ht
       return yield* exit
     }))
 
+/** Open upload sessions by `origin + path`: their last `Location`. */
+type Sessions = Ref.Ref<ReadonlyMap<string, string>>
+
+const sessionKey = (url: string, base: string): string | undefined => {
+  try {
+    const u = new URL(url, base)
+    return u.origin + u.pathname
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Follows the upload sessions the client opens (`POST .../blobs/uploads/` answered 202 with a `Location`) until
+ * they close (the final `PUT`, a `DELETE`), so that an interrupted command (Ctrl-C) can cancel the ones left.
+ */
+const trackUploads = (sessions: Sessions) => (client: HttpClient.HttpClient) =>
+  HttpClient.transform(client, (effect, request) =>
+    request.url.includes("/blobs/uploads/")
+      ? Effect.tap(effect, (response) =>
+        Ref.update(sessions, (open) => {
+          const location = response.headers["location"]
+          const next = new Map(open)
+          const current = sessionKey(request.url, request.url)
+          const method = request.method
+          if ((method === "PATCH" || method === "PUT" || method === "DELETE") && current !== undefined) {
+            next.delete(current)
+          }
+          const keepsOpen = (method === "POST" || method === "PATCH") && response.status === 202
+          if (keepsOpen && location !== undefined && location.length > 0) {
+            const key = sessionKey(location, request.url)
+            if (key !== undefined) next.set(key, new URL(location, request.url).href)
+          }
+          return next
+        }))
+      : effect)
+
 /** `host` as the credentials provider and the HTTP layer see it (Docker Hub's API host for `docker.io`). */
 const keysOf = (host: string) => Array.from(new Set(hostAliases(host).map((h) => h.toLowerCase())))
 
@@ -214,9 +251,9 @@ export const hostAliases = (registry: string): ReadonlyArray<string> => [registr
 
 /**
  * Build the environment: per-registry settings (reference schemes, `--registry-opt`, global flags, the settings
- * file), HTTP client (TLS per host, request log), credentials (explicit for the named registries, else each
- * registry's source), one registry client per host. An upload that fails or is interrupted (Ctrl-C) cancels its
- * own session (`DELETE`): `uploadBlob` does it.
+ * file), HTTP client (TLS per host, request log, upload sessions followed), credentials (explicit for the named
+ * registries, else each registry's source), one registry client per host. Upload sessions still open when the
+ * scope closes on a failure or an interruption are cancelled (`DELETE`).
  */
 export const make = (
   g: Global,
@@ -319,10 +356,12 @@ export const make = (
     const base = NodeHttp.layerNodeHttp({ tls, registries }).pipe(
       Layer.mapError((e) => new CliError({ reason: "BadInput", detail: e.message, cause: e }))
     )
+    const sessions: Sessions = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
     const http = Layer.effect(
       HttpClient.HttpClient,
       Effect.map(HttpClient.HttpClient, (c) => {
-        return g.verbose ? logRequests(io, scrub)(c) : c
+        const tracked = trackUploads(sessions)(c)
+        return g.verbose ? logRequests(io, scrub)(tracked) : tracked
       })
     ).pipe(Layer.provide(base))
     const services = Layer.mergeAll(
@@ -358,5 +397,26 @@ export const make = (
         return yield* client(host)
       })
 
+    // after the HTTP layer (finalizers run in reverse): a failed or interrupted command cancels its sessions
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isSuccess(exit) ? Effect.void : Effect.gen(function*() {
+        const open = Array.from((yield* Ref.get(sessions)).values())
+        if (open.length === 0) return
+        const clients = Array.from((yield* Ref.get(cache)).values())
+        const cancelled = yield* Effect.forEach(open, (location) =>
+          Effect.gen(function*() {
+            const origin = new URL(location).origin
+            const owner = clients.find((c) => new URL(c.url).origin === origin)
+            if (owner === undefined) return false
+            return yield* owner.cancelUpload(location).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+          }), { concurrency: 4 }).pipe(
+            Effect.interruptible,
+            Effect.timeout("10 seconds"),
+            Effect.orElseSucceed(() => [])
+          )
+        const n = cancelled.filter(Boolean).length
+        yield* io.stderr(`cancelled ${n} of ${open.length} open upload session${open.length === 1 ? "" : "s"}\n`)
+      })
+    )
     return { global: g, io, client, pullClient, credentials, scrub }
   })
