@@ -7,9 +7,7 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -98,9 +96,6 @@ export const headBlob = (
     Effect.map(Option.some),
     Effect.catchTag("BlobUnknown", () => Effect.succeed(Option.none()))
   )
-
-// How long an interrupted upload waits for the DELETE of its session.
-const CancelOnInterrupt = Duration.seconds(10)
 
 /**
  * DELETE an upload session, ignoring any failure.
@@ -504,12 +499,7 @@ export const upload = <E, R>(
           Streamed: () => streamed
         }
       )
-      // on a failure, and on interruption (Ctrl-C, a timeout around the upload): an interrupted caller waits at
-      // most CancelOnInterrupt for the DELETE
-      yield* Effect.onError(sent, (cause) => {
-        const cancel = Effect.flatMap(Ref.get(location), (at) => cancelQuietly(env, at, scopes, ctx))
-        return Cause.isInterruptedOnly(cause) ? Effect.ignore(Effect.timeout(cancel, CancelOnInterrupt)) : cancel
-      })
+      yield* Effect.tapError(sent, () => Effect.flatMap(Ref.get(location), (at) => cancelQuietly(env, at, scopes, ctx)))
       return { digest, size: given.hashed, skipped: false, mounted: false }
     })
 
