@@ -33,3 +33,8 @@ export * as ConnectionCounter from "./ConnectionCounter.js"
  * @since 0.2.0
  */
 export * as HostileServer from "./HostileServer.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as LayoutFixture from "./LayoutFixture.js"

@@ -14,27 +14,14 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 
-export const sha = (bytes: Uint8Array) => `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`
-export const json = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
+import { json, putBlob, sha } from "@effect-registry/test-infra/LayoutFixture"
+
+export { type Desc, json, listBlobs, putBlob, sha, writeLayout } from "@effect-registry/test-infra/LayoutFixture"
 
 export const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "cli-test-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
-
-export interface Desc {
-  readonly mediaType: string
-  readonly digest: string
-  readonly size: number
-  readonly platform?: { readonly os: string; readonly architecture: string }
-}
-
-export const putBlob = (dir: string, mediaType: string, bytes: Uint8Array): Desc => {
-  const digest = sha(bytes)
-  fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true })
-  fs.writeFileSync(path.join(dir, "blobs", "sha256", digest.slice(7)), bytes)
-  return { mediaType, digest, size: bytes.length }
-}
 
 /** An OCI image (config and two layers) in a layout directory. */
 export const makeImage = (dir: string, platform = { os: "linux", architecture: "amd64" }) => {
@@ -47,25 +34,6 @@ export const makeImage = (dir: string, platform = { os: "linux", architecture: "
   const manifest = putBlob(dir, MediaType.OciManifest, manifestBytes)
   return { manifest: { ...manifest, platform }, manifestBytes, config, configBytes, layers }
 }
-
-export const writeLayout = (dir: string, entries: ReadonlyArray<{ readonly desc: Desc; readonly ref?: string }>) => {
-  fs.writeFileSync(path.join(dir, "oci-layout"), "{\"imageLayoutVersion\": \"1.0.0\"}")
-  fs.writeFileSync(
-    path.join(dir, "index.json"),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: entries.map(({ desc, ref }) => ({
-        mediaType: desc.mediaType,
-        digest: desc.digest,
-        size: desc.size,
-        ...(desc.platform !== undefined ? { platform: desc.platform } : {}),
-        ...(ref !== undefined ? { annotations: { "org.opencontainers.image.ref.name": ref } } : {})
-      }))
-    })
-  )
-}
-
-export const listBlobs = (dir: string) => fs.readdirSync(path.join(dir, "blobs", "sha256")).sort()
 
 export interface Ran {
   readonly code: Cli.ExitCode
