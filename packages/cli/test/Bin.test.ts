@@ -9,9 +9,12 @@ import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { commands } from "../src/bin/commands.js"
+import { commands as metadataCommands } from "../src/bin/metadata.js"
+import { metadataNames } from "../src/bin/metadataNames.js"
 import { pushTinyImage, run } from "./support/bin.js"
 
 const bin = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../dist/bin/effect-registry.js")
@@ -21,6 +24,16 @@ const treeHelp = Effect.gen(function*() {
   assert.strictEqual(yield* Cli.run(["--help"]).pipe(Effect.provide(io.layer)), 0)
   return yield* io.stdout
 })
+
+// A copy of the built bin's directory, removed afterwards.
+const binCopy = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-registry-bin-copy-"))
+    Fs.cpSync(Path.dirname(bin), dir, { recursive: true })
+    return dir
+  }),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
 
 // A port nothing listens on: bound once, then closed.
 const closedPort = Effect.async<number>((resume) => {
@@ -38,6 +51,51 @@ describe("the bin", () => {
     assert.isAbove(names.length, 10)
     assert.deepStrictEqual([...names].sort(), Object.keys(commands).sort())
   })
+
+  it.live(
+    "runs the metadata commands from metadata.cjs, with a code cache that a plain node accepts",
+    () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual([...metadataNames].sort(), Object.keys(metadataCommands).sort())
+        const dir = Path.dirname(bin)
+        assert.isTrue(Fs.existsSync(Path.join(dir, "metadata.cjs")), "metadata.cjs written by the bundle step")
+        assert.isTrue(Fs.existsSync(Path.join(dir, "metadata.cjs.cache")), "its code cache written by the bundle step")
+        // compiled as the bin does, in a node of its own (V8 refuses a cache made under other flags)
+        const check = yield* run(process.execPath, [
+          "--input-type=module",
+          "--eval",
+          `import * as Fs from "node:fs"
+import * as CodeCache from ${JSON.stringify(new URL("codeCache.js", `file://${dir}/`).href)}
+const file = ${JSON.stringify(Path.join(dir, "metadata.cjs"))}
+const script = CodeCache.compile(file, Fs.readFileSync(CodeCache.cachePath(file)))
+console.log(script.cachedDataRejected ? "rejected" : "accepted")`
+        ])
+        assert.strictEqual(check.code, 0, check.stderr)
+        assert.strictEqual(check.stdout, "accepted\n")
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "runs a metadata command with a stale or no code cache, and without metadata.cjs",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* binCopy
+        const copy = Path.join(dir, "effect-registry.js")
+        const digestHelp = Effect.gen(function*() {
+          const ran = yield* run(process.execPath, [copy, "digest", "--help"])
+          assert.strictEqual(ran.code, 0, ran.stderr)
+          assert.include(ran.stdout, "Print the digest of the manifest of REF")
+        })
+        Fs.writeFileSync(Path.join(dir, "metadata.cjs.cache"), "not a code cache")
+        yield* digestHelp
+        Fs.rmSync(Path.join(dir, "metadata.cjs.cache"))
+        yield* digestHelp
+        Fs.rmSync(Path.join(dir, "metadata.cjs"))
+        yield* digestHelp
+      }),
+    120_000
+  )
 
   it.live("is bundled, and its --help is the tree's own", () =>
     Effect.gen(function*() {
