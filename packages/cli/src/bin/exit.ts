@@ -7,7 +7,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as CliIo from "../internal/cliIo.js"
-import * as Runner from "../internal/runner.js"
+import * as Outcome from "../internal/outcome.js"
 
 /**
  * Runs `program` on the process's standard streams and exits the process with its code.
@@ -28,7 +28,7 @@ export const runAndExit = (program: Effect.Effect<number, never, CliIo.Io>): voi
       // the answer is written (each write waited for): exit now, whatever background work V8 still has
       // 130 after Ctrl-C (the main fiber interrupted, once the command cancelled its open uploads)
       teardown: (exit, onExit) => {
-        const code = Runner.exitCodeOfExit(exit)
+        const code = Outcome.exitCodeOfExit(exit)
         onExit(code)
         process.exit(code)
       }
