@@ -8,12 +8,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Fs from "node:fs"
-import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { commands } from "../src/bin/commands.js"
-import { pushTinyImage, run } from "./support/bin.js"
+import { closedPort, pushTinyImage, run } from "./support/bin.js"
 
 const bin = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../dist/bin/effect-registry.js")
 
@@ -32,16 +31,6 @@ const binCopy = Effect.acquireRelease(
   }),
   (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
 )
-
-// A port nothing listens on: bound once, then closed.
-const closedPort = Effect.async<number>((resume) => {
-  const server = Http.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
 
 describe("the bin", () => {
   it("loads every command of the tree by name", () => {

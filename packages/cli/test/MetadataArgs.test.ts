@@ -4,10 +4,9 @@
 import { RealRegistry } from "@effect-registry/test-infra"
 import { assert, describe, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as net from "node:net"
 import * as Metadata from "../src/bin/metadata.js"
 import * as MetadataArgs from "../src/internal/metadataArgs.js"
-import { pushTinyImage } from "./support/bin.js"
+import { closedPort, pushTinyImage } from "./support/bin.js"
 import { cli, tempDir } from "./support/cliHarness.js"
 
 describe("MetadataArgs.parse", () => {
@@ -78,16 +77,6 @@ describe("MetadataArgs.parse", () => {
       ["digest", "h/a:1", "--version"]
     ]
     for (const argv of others) assert.isUndefined(MetadataArgs.parse(argv), argv.join(" "))
-  })
-})
-
-// A port nothing listens on: bound once, then closed.
-const closedPort = Effect.async<number>((resume) => {
-  const server = net.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
   })
 })
 
