@@ -1,10 +1,11 @@
 /**
  * Loading a bundled CommonJS script with V8's code cache (issue 18): Node 20 compiles every module it loads
- * from source, which for the ~1.3 MB the metadata commands need is most of their start-up. The build compiles
- * the script once, runs its top level and writes what V8 compiled (`<script>.cache`, {@link produce}); the bin
- * compiles the script with it ({@link load}). V8 checks that a cache fits the source, its own version and flags
- * and ignores one that does not (another Node than the build's): the script is then compiled from source as
- * usual. A missing or unreadable cache is the same; nothing is ever written at run time.
+ * from source, which for the ~1 MB the metadata commands need is a large part of their start-up. The build
+ * compiles the script once, runs its top level and then its commands, and writes what V8 compiled
+ * (`<script>.cache`, {@link produce}); the bin compiles the script with it ({@link load}). V8 checks that a cache
+ * fits the source, its own version and its flags, and ignores one that does not (another Node than the build's,
+ * or V8 flags such as `--max-old-space-size`): the script is then compiled from source as usual. A missing or
+ * unreadable cache is the same; nothing is ever written at run time.
  *
  * @since 0.1.0
  */
