@@ -10,8 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as AuthService from "../../AuthService.js"
-import type * as Digest from "../../Digest.js"
-import * as Hash from "../../Hash.js"
+import * as Digest from "../../Digest.js"
 import * as RegistryClientError from "../../RegistryClientError.js"
 import type { BlobError, DownloadBlobError } from "../../RegistryClientError.js"
 import type { DownloadOptions } from "../../RegistryClientTypes.js"
@@ -19,6 +18,7 @@ import * as RegistryError from "../../RegistryError.js"
 import * as ErrorUnion from "../errorUnion.js"
 import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
+import * as Verify from "../verify.js"
 import { validBlob } from "./validate.js"
 
 const scopes = AuthService.scopes
@@ -156,26 +156,23 @@ export const download = (
   }
 
   const whole = Stream.suspend(() => {
-    let received = 0
+    // the bytes handed on so far (counted by the verifying stage, which every piece passes before the next
+    // is read): where a broken read resumes
+    const received: Verify.Counter = { bytes: 0 }
     let resumes = 0
     const guard = (
       stream: Stream.Stream<Uint8Array, Request.ResponseFailure>
     ): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
-      stream.pipe(
-        // one step per chunk of pieces, not per piece
-        Stream.mapChunks((chunk) => {
-          for (const bytes of chunk) received += bytes.length
-          return chunk
-        }),
-        Stream.catchAll((error) =>
+      Stream.catchAll(
+        stream,
+        (error) =>
           error._tag === "TransportError" && (error.reason === "Transport" || error.reason === "Timeout") &&
             resumes < env.maxResumes
             ? Stream.suspend(() => {
               resumes++
-              return from(received)
+              return from(received.bytes)
             })
             : Stream.fail(error)
-        )
       )
     const from = (offset: number): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
       guard(Stream.unwrap(Effect.map(open(offset), ({ response, skip }) => body(response, skip, undefined))))
@@ -195,10 +192,12 @@ export const download = (
         )
       }
       const size = expected ?? length
+      // counting, the size bound, hashing and the verdict in one stage (what `Hash.verify` does)
+      const hasher = env.hash.make(Digest.algorithm(digest))
       return Effect.succeed(
-        guard(body(response, 0, undefined)).pipe(
-          Hash.verify({ digest, size, repository }),
-          Stream.provideService(Hash.Hash, env.hash)
+        Stream.pipeThroughChannel(
+          guard(body(response, 0, undefined)),
+          Verify.verifyChannel<Request.ResponseFailure>(hasher, { digest, size, repository }, received)
         )
       )
     }))
