@@ -6,9 +6,12 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Channel from "effect/Channel"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as AuthService from "../../AuthService.js"
 import * as Digest from "../../Digest.js"
 import * as RegistryClientError from "../../RegistryClientError.js"
@@ -90,7 +93,8 @@ export type DownloadError = BlobError
  * The bytes of a blob as a stream, never held in memory. Whole reads are
  * verified (size from `options.size` or else `Content-Length`: reading stops as
  * soon as more bytes arrive; digest), and resumed with `Range` after
- * a broken connection, up to `env.maxResumes` times.
+ * a broken connection, up to `env.maxResumes` times. The requests' spans are
+ * children of `span` when given.
  *
  * @since 0.1.0
  */
@@ -99,7 +103,8 @@ export const download = (
   repository: string,
   digest: Digest.Digest,
   scopes: ReadonlyArray<string>,
-  options: DownloadOptions | undefined
+  options: DownloadOptions | undefined,
+  span?: Tracer.AnySpan
 ): Stream.Stream<Uint8Array, DownloadError> => {
   const ctx: Request.ErrorContext = { repository, digest }
   const url = `${env.baseUrl}/v2/${repository}/blobs/${digest}`
@@ -134,7 +139,7 @@ export const download = (
         return { response, skip: 0 }
       }
       return { response, skip: from }
-    }).pipe(Effect.retry(env.retry))
+    }).pipe(Effect.retry(env.retry), (opened) => span === undefined ? opened : Effect.withParentSpan(opened, span))
 
   const body = (response: HttpClientResponse.HttpClientResponse, skip: number, limit: number | undefined) => {
     let s = response.stream.pipe(
@@ -243,16 +248,24 @@ export const takeBytes =
  * @since 0.1.0
  */
 export const make = (env: Request.OpsEnv) => {
+  // The span covers the whole stream (it ends with it, recording its exit) and is the parent of the
+  // requests' spans; it is not provided to the body's stages (`Stream.withSpan` would wrap every pull of every
+  // stage in a context of its own: a download makes one pull per socket read, ~16 000 per GiB).
   const downloadBlob = (
     repository: string,
     digest: string,
     options?: DownloadOptions
   ): Stream.Stream<Uint8Array, DownloadBlobError> =>
-    Stream.unwrap(
-      Effect.map(validBlob(repository, digest), ({ d, repo }) => download(env, repo, d, [scopes.pull(repo)], options))
-    ).pipe(
-      Stream.mapError(toDownloadBlobError),
-      Stream.withSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } })
-    )
+    Stream.fromChannel(Channel.acquireUseRelease(
+      Effect.makeSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } }),
+      (span) =>
+        Stream.toChannel(Stream.unwrap(
+          Effect.map(
+            validBlob(repository, digest),
+            ({ d, repo }) => download(env, repo, d, [scopes.pull(repo)], options, span)
+          ).pipe(Effect.withParentSpan(span))
+        )),
+      (span, exit) => Effect.map(Clock.currentTimeNanos, (now) => span.end(now, exit))
+    )).pipe(Stream.mapError(toDownloadBlobError))
   return { downloadBlob }
 }
