@@ -20,7 +20,7 @@ import * as Stream from "effect/Stream"
 import * as NodeStreams from "node:stream"
 
 export const DefaultBodyBuffer = 16 * 1024 * 1024
-export const DefaultMemoryBudget = 16 * 1024 * 1024
+export const DefaultMemoryBudget = 2 * 1024 * 1024
 
 // @effect/platform answers with a wrapper (`original`: the undici answer, whose `source.body` is undici's
 // body stream). When that shape is there, the body is read by `bodyStream`; otherwise (another platform
