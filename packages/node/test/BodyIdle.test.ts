@@ -10,52 +10,41 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
+import { serveLoopback } from "./support/loopback.js"
 
 const blob = Crypto.randomBytes(1024 * 1024)
 const digest = `sha256:${Crypto.createHash("sha256").update(blob).digest("hex")}`
 const cut = 256 * 1024
 
 const serve = (ranges: Array<string>): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<Http.Server>((resume) => {
-      const server = Http.createServer((req, res) => {
-        req.resume()
-        if (req.url === "/v2/") {
-          res.writeHead(200, { "content-type": "application/json", "content-length": 2 })
-          return res.end("{}")
-        }
-        if (req.url !== `/v2/r/blobs/${digest}`) {
-          res.writeHead(404, { "content-length": 0 })
-          return res.end()
-        }
-        const range = req.headers.range
-        ranges.push(range ?? "none")
-        const from = range === undefined ? 0 : Number(/^bytes=(\d+)-$/.exec(range)?.[1] ?? 0)
-        if (from === 0) {
-          // the whole length announced, a quarter sent, then nothing more (the connection stays open)
-          res.writeHead(200, { "content-type": "application/octet-stream", "content-length": blob.length })
-          res.write(blob.subarray(0, cut))
-          return
-        }
-        res.writeHead(206, {
-          "content-type": "application/octet-stream",
-          "content-length": blob.length - from,
-          "content-range": `bytes ${from}-${blob.length - 1}/${blob.length}`
-        })
-        res.end(blob.subarray(from))
-      })
-      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-    }),
-    (server) =>
-      Effect.async<void>((resume) => {
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  ).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+  serveLoopback((req, res) => {
+    req.resume()
+    if (req.url === "/v2/") {
+      res.writeHead(200, { "content-type": "application/json", "content-length": 2 })
+      return res.end("{}")
+    }
+    if (req.url !== `/v2/r/blobs/${digest}`) {
+      res.writeHead(404, { "content-length": 0 })
+      return res.end()
+    }
+    const range = req.headers.range
+    ranges.push(range ?? "none")
+    const from = range === undefined ? 0 : Number(/^bytes=(\d+)-$/.exec(range)?.[1] ?? 0)
+    if (from === 0) {
+      // the whole length announced, a quarter sent, then nothing more (the connection stays open)
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": blob.length })
+      res.write(blob.subarray(0, cut))
+      return
+    }
+    res.writeHead(206, {
+      "content-type": "application/octet-stream",
+      "content-length": blob.length - from,
+      "content-range": `bytes ${from}-${blob.length - 1}/${blob.length}`
+    })
+    res.end(blob.subarray(from))
+  })
 
 describe("NodeHttp bodyIdle and downloads", () => {
   it.live("a stalled body is ended by undici's body timeout and the download resumes from where it stopped", () =>
