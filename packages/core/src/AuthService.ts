@@ -407,29 +407,42 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions = {}) {
   ) => cache.get(tokenKey(bearer, wanted, credentials), fetchToken(bearer, wanted, credentials))
 
   // The `Authorization` value for a request, if any. Its span's exit holds the value as `Redacted`, never the
-  // request carrying it in clear.
-  const authorization = Effect.fn("AuthService.authorize")(function*(
+  // request carrying it in clear. It runs for every request: its span is made with its attributes and without
+  // the call-site stack trace `Effect.fn` would capture (an `Error` per request).
+  const authorization = (
     request: HttpClientRequest.HttpClientRequest,
     requested: ReadonlyArray<string>
-  ) {
+  ): Effect.Effect<Redacted.Redacted<string> | undefined, AuthError> => {
     const url = Option.getOrUndefined(HttpClientRequest.toUrl(request))
-    if (url === undefined) return undefined
-    yield* Effect.annotateCurrentSpan({ "registry.origin": url.origin, "registry.auth.scopes": requested.join(" ") })
-    const challenge = (yield* Ref.get(challenges)).get(url.origin)
-    if (challenge === undefined) return undefined
-    const credentials = yield* credentialsFor(url)
-    if (challenge._tag === "Basic") {
-      return credentials._tag === "Basic"
-        ? Redacted.make(Auth.basicHeader(credentials.username, credentials.password))
-        : undefined
-    }
-    if (credentials._tag === "Bearer") {
-      return Redacted.make(`Bearer ${Redacted.value(credentials.token)}`)
-    }
-    const wanted = yield* wantedScopes(url.origin, requested)
-    const token = yield* tokenFor(challenge, wanted, credentials)
-    return Redacted.make(`Bearer ${Redacted.value(token.token)}`)
-  })
+    return Effect.withSpan(
+      url === undefined ? Effect.succeed(undefined) : authorizationFor(url, requested),
+      "AuthService.authorize",
+      {
+        captureStackTrace: false,
+        attributes: url === undefined
+          ? {}
+          : { "registry.origin": url.origin, "registry.auth.scopes": requested.join(" ") }
+      }
+    )
+  }
+
+  const authorizationFor = (url: URL, requested: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const challenge = (yield* Ref.get(challenges)).get(url.origin)
+      if (challenge === undefined) return undefined
+      const credentials = yield* credentialsFor(url)
+      if (challenge._tag === "Basic") {
+        return credentials._tag === "Basic"
+          ? Redacted.make(Auth.basicHeader(credentials.username, credentials.password))
+          : undefined
+      }
+      if (credentials._tag === "Bearer") {
+        return Redacted.make(`Bearer ${Redacted.value(credentials.token)}`)
+      }
+      const wanted = yield* wantedScopes(url.origin, requested)
+      const token = yield* tokenFor(challenge, wanted, credentials)
+      return Redacted.make(`Bearer ${Redacted.value(token.token)}`)
+    })
 
   const authorize = (request: HttpClientRequest.HttpClientRequest, requested: ReadonlyArray<string>) =>
     Effect.map(

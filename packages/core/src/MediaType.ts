@@ -232,7 +232,11 @@ export const AcceptIndexes: ReadonlyArray<string> = [OciIndex, DockerManifestLis
  * @since 0.1.0
  * @category accept
  */
-export const acceptHeader = (types: ReadonlyArray<string>): string => types.join(", ")
+export const acceptHeader = (types: ReadonlyArray<string>): string =>
+  types === AcceptAll ? acceptAllHeader : types.join(", ")
+
+// the Accept value of most manifest requests, joined once (a fresh join is also re-scanned by the HTTP client)
+const acceptAllHeader = AcceptAll.join(", ")
 
 /**
  * Strips parameters (`; charset=utf-8`) and whitespace from a `Content-Type`, and lower-cases it.

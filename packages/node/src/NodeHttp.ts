@@ -22,6 +22,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -32,6 +33,7 @@ import type * as Net from "node:net"
 import * as NodeStreams from "node:stream"
 import * as Tls from "node:tls"
 import * as Body from "./internal/bodyStream.js"
+import * as Head from "./internal/headRequest.js"
 
 /**
  * Timeouts of the connection pool. Each accepts a `Duration` input
@@ -387,7 +389,16 @@ export const bodyStream: <E>(
 export const layer = (
   options: Options = {}
 ): Layer.Layer<HttpClient.HttpClient | RegistryClient.TransportTimeout, NodeHttpError> => {
-  const undici = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+  // the platform's undici client, with HEAD requests sent straight on the dispatcher (internal/headRequest.ts)
+  const undici = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const given = yield* Effect.serviceOption(NodeHttpClient.UndiciRequestOptions)
+      return Option.isSome(given) ? client : Head.withHeadFastPath(client, yield* NodeHttpClient.Dispatcher)
+    })
+  ).pipe(
+    Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher),
     Layer.provide(Layer.scoped(NodeHttpClient.Dispatcher, makeDispatcher(options))),
     Layer.provide(NodeFileSystem.layer)
   )

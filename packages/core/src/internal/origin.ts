@@ -19,6 +19,11 @@ const hubAliases: ReadonlySet<string> = new Set([
 
 const schemeRe = /^[a-z][a-z0-9+.-]*:\/\//i
 
+// registryOf's answers for the last strings it was asked about (see there)
+const memoSize = 64
+const memoLength = 2048
+const memo = new Map<string, string | undefined>()
+
 /**
  * The registry a URL (or a `host[:port]`, taken as https) belongs to, as
  * `scheme://host[:port]` with Docker Hub's aliases as `https://docker.io`.
@@ -27,9 +32,22 @@ const schemeRe = /^[a-z][a-z0-9+.-]*:\/\//i
  * @since 0.1.0
  */
 export const registryOf = (url: string | URL): string | undefined => {
-  const parsed = typeof url === "string"
-    ? Either.getOrUndefined(Either.try(() => new URL(schemeRe.test(url) ? url : `https://${url}`)))
-    : url
+  if (typeof url !== "string") return registryOfUrl(url)
+  // every request asks this of its URL and of the client's registry URL: the answers for the last few strings
+  // are kept (a pure function of the string; at most `memoSize` strings of at most `memoLength` characters)
+  const known = memo.get(url)
+  if (known !== undefined || memo.has(url)) return known
+  const registry = registryOfUrl(
+    Either.getOrUndefined(Either.try(() => new URL(schemeRe.test(url) ? url : `https://${url}`)))
+  )
+  if (url.length <= memoLength) {
+    if (memo.size >= memoSize) memo.clear()
+    memo.set(url, registry)
+  }
+  return registry
+}
+
+const registryOfUrl = (parsed: URL | undefined): string | undefined => {
   if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) return undefined
   const hostname = parsed.hostname.toLowerCase().replace(/\.$/, "")
   if (hubAliases.has(hostname) && parsed.port === "") return `${parsed.protocol}//docker.io`

@@ -13,7 +13,6 @@ import * as HttpClientRequestModule from "@effect/platform/HttpClientRequest"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -92,16 +91,19 @@ export const execute = <E>(
   onError: (error: HttpClientError.HttpClientError) => E
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, E> =>
   Effect.withFiberRuntime((fiber) => {
-    const run = (req: HttpClientRequest.HttpClientRequest) =>
-      http.execute(req).pipe(
+    const names = fiber.getFiberRef(Headers.currentRedactedNames)
+    // `authorization` is among the platform's default redacted names: then there is nothing to add for the request
+    const redacted = redactAuthorization(names)
+    const run = (req: HttpClientRequest.HttpClientRequest) => {
+      const untraced = http.execute(req).pipe(
         Effect.mapError(onError),
-        Effect.locally(HttpClientModule.currentTracerDisabledWhen, () => true),
-        Effect.locallyWith(Headers.currentRedactedNames, redactAuthorization)
+        Effect.locally(HttpClientModule.currentTracerDisabledWhen, () => true)
       )
+      return redacted === names ? untraced : Effect.locally(untraced, Headers.currentRedactedNames, redacted)
+    }
     const disabled = !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
       fiber.getFiberRef(HttpClientModule.currentTracerDisabledWhen)(request)
     if (disabled) return run(request)
-    const names = fiber.getFiberRef(Headers.currentRedactedNames)
     const name = Context.get(fiber.currentContext, HttpClientModule.SpanNameGenerator)(request)
     return Effect.flatMap(
       Effect.makeSpan(name, {
@@ -115,18 +117,17 @@ export const execute = <E>(
           : request
         return run(sent).pipe(
           Effect.withParentSpan(span),
-          Effect.tap((response) =>
-            Effect.sync(() => {
-              span.attribute("http.response.status_code", response.status)
-              const headers = spanHeaders(response.headers, names, "http.response.header")
-              for (const key in headers) span.attribute(key, headers[key])
-            })
-          ),
           // the span ends with the mapped error, or with no value: an answer holds the request and its headers
           Effect.onExit((exit) =>
-            Effect.flatMap(
-              Clock.currentTimeNanos,
-              (now) => Effect.sync(() => span.end(now, Exit.isSuccess(exit) ? Exit.void : exit))
+            Effect.clockWith((clock) =>
+              Effect.sync(() => {
+                if (Exit.isSuccess(exit)) {
+                  span.attribute("http.response.status_code", exit.value.status)
+                  const headers = spanHeaders(exit.value.headers, names, "http.response.header")
+                  for (const key in headers) span.attribute(key, headers[key])
+                }
+                span.end(clock.unsafeCurrentTimeNanos(), Exit.isSuccess(exit) ? Exit.void : exit)
+              })
             )
           )
         )

@@ -7,6 +7,7 @@
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as RegistryError from "../../RegistryError.js"
 import * as Origin from "../origin.js"
 import { expect, type ResponseFailure } from "./classify.js"
@@ -79,5 +80,27 @@ export const call = (
     (response) => expect(env, response, c.ok, c.context, { scopes: c.scopes, notFound: c.notFound })
   )
   const retry = c.retry ?? (c.request.method === "GET" || c.request.method === "HEAD")
-  return retry ? Effect.retry(once, env.retry) : once
+  return retry ? retryFailures(once, env.retry) : once
 }
+
+/**
+ * `Effect.retry(self, policy)` that sets the schedule up only once `self` has failed: most requests succeed at
+ * once, and making a schedule's driver for each of them costs as much as a good part of a request. The schedule
+ * then sees the same failures, and waits the same pauses, as under `Effect.retry` (without its
+ * `Schedule.CurrentIterationMetadata`, which nothing of ours reads); once it is done the last failure is the one.
+ *
+ * @since 0.1.0
+ */
+export const retryFailures = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  policy: Schedule.Schedule<unknown, E>
+): Effect.Effect<A, E, R> =>
+  Effect.catchAll(self, (first) =>
+    Effect.flatMap(Schedule.driver(policy), (driver) => {
+      const again = (error: E): Effect.Effect<A, E, R> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(self, again)
+        })
+      return again(first)
+    }))

@@ -173,16 +173,18 @@ export const manifestHead = (
       ok: [200],
       notFound: (f) => new RegistryError.ManifestUnknown(f)
     })
-    const contentType = response.headers["content-type"]
+    // (read once: a platform answer builds its headers anew on every read)
+    const headers = response.headers
+    const contentType = headers["content-type"]
     const mediaType = contentType === undefined ? undefined : (contentType.split(";")[0] ?? "").trim().slice(0, 256)
-    const size = Option.getOrUndefined(Range.parseLength(response.headers["content-length"]))
+    const size = Option.getOrUndefined(Range.parseLength(headers["content-length"]))
     const head = (digest: Digest.Digest): RateLimit.ManifestHead => ({
       digest,
       mediaType,
       size,
-      rateLimit: RateLimit.fromHeaders(response.headers)
+      rateLimit: RateLimit.fromHeaders(headers)
     })
-    const announced = yield* headerDigest(response.headers["docker-content-digest"], {
+    const announced = yield* headerDigest(headers["docker-content-digest"], {
       ...ctx,
       request: Request.describeRequest("HEAD", url),
       status: response.status
@@ -208,7 +210,7 @@ export const manifestHead = (
       digest: manifest.digest,
       mediaType: manifest.mediaType,
       size: manifest.bytes.length,
-      rateLimit: manifest.rateLimit ?? RateLimit.fromHeaders(response.headers)
+      rateLimit: manifest.rateLimit ?? RateLimit.fromHeaders(headers)
     }
   })
 

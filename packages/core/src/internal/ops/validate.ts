@@ -13,7 +13,9 @@ import * as Reference from "../../Reference.js"
  * @since 0.1.0
  */
 export const validRef = (repository: string, reference: string) =>
-  Effect.all({ repo: Reference.repository(repository), ref: Reference.tagOrDigest(reference) })
+  // (as `Effect.all({ repo, ref })`, in order and stopping at the first failure, without its traversal)
+  Effect.flatMap(Reference.repository(repository), (repo) =>
+    Effect.map(Reference.tagOrDigest(reference), (ref) => ({ repo, ref })))
 
 /**
  * A repository name and a digest.
@@ -21,4 +23,4 @@ export const validRef = (repository: string, reference: string) =>
  * @since 0.1.0
  */
 export const validBlob = (repository: string, digest: string) =>
-  Effect.all({ repo: Reference.repository(repository), d: Digest.parse(digest) })
+  Effect.flatMap(Reference.repository(repository), (repo) => Effect.map(Digest.parse(digest), (d) => ({ repo, d })))
