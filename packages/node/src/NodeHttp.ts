@@ -32,6 +32,7 @@ import type * as Net from "node:net"
 import * as NodeStreams from "node:stream"
 import * as Tls from "node:tls"
 import * as Body from "./internal/bodyStream.js"
+import * as RequestBody from "./internal/requestBody.js"
 
 /**
  * Timeouts of the connection pool. Each accepts a `Duration` input
@@ -381,17 +382,31 @@ export const bodyStream: <E>(
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<HttpClient.HttpClient | RegistryClient.TransportTimeout, NodeHttpError> => {
+): Layer.Layer<
+  HttpClient.HttpClient | RegistryClient.TransportTimeout | RegistryClient.RequestBodyReuse,
+  NodeHttpError
+> => {
   const undici = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
     Layer.provide(Layer.scoped(NodeHttpClient.Dispatcher, makeDispatcher(options))),
     Layer.provide(NodeFileSystem.layer)
   )
-  // undici enforces the headers timeout on every request (makeDispatcher puts it back on each dispatch)
-  const transportTimeout = Layer.succeed(RegistryClient.TransportTimeout, {
-    headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs))
-  })
+  // undici enforces the headers timeout on every request (makeDispatcher puts it back on each dispatch); the
+  // request bodies go as iterables, each piece written before the next is pulled
+  const transportTimeout = Layer.merge(
+    Layer.succeed(RegistryClient.TransportTimeout, {
+      headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs))
+    }),
+    Layer.succeed(RegistryClient.RequestBodyReuse, { piecesAhead: RequestBody.PiecesAhead })
+  )
   const limit = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
-  if (!(limit > 0)) return Layer.merge(undici, transportTimeout)
+  if (!(limit > 0)) {
+    return Layer.merge(
+      Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, RequestBody.withIterableBodies)).pipe(
+        Layer.provide(undici)
+      ),
+      transportTimeout
+    )
+  }
   const given = options.memoryBudget
   const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? Body.DefaultMemoryBudget)
   return Layer.effect(
@@ -401,7 +416,7 @@ export const layer = (
         // one budget for every body of the clients built from this layer
         const budget = typeof given === "object" ? given : Body.makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
         return HttpClient.transformResponse(
-          client,
+          RequestBody.withIterableBodies(client),
           Effect.map((response) => Body.withBodyStream(response, limit, budget))
         )
       }))

@@ -119,19 +119,38 @@ const readAt = (fd: number, buffer: Uint8Array, position: number): Effect.Effect
     })
   })
 
+// The buffer to read the piece at `position` into: the caller's (cut to what is left), else a new one.
+const bufferFor = (
+  opened: Opened,
+  position: number,
+  chunkSize: number,
+  buffer: (() => Uint8Array) | undefined
+): Uint8Array => {
+  const left = opened.size - position
+  const given = buffer?.()
+  if (given === undefined || given.length === 0) return new Uint8Array(Math.min(chunkSize, left))
+  return given.length <= left ? given : given.subarray(0, left)
+}
+
 /**
  * The bytes of an open file from `offset` to its size at open time, in chunks
- * of at most `chunkSize`: never more (a file that grew is cut at its size) and
- * never fewer (a file that shrank fails with `Changed`).
+ * of at most `chunkSize` (or read into the buffers `buffer` hands out, in
+ * turn): never more (a file that grew is cut at its size) and never fewer (a
+ * file that shrank fails with `Changed`).
  *
  * @internal
  */
-export const stream = (opened: Opened, offset: number, chunkSize: number): Stream.Stream<Uint8Array, OpenFailure> =>
+export const stream = (
+  opened: Opened,
+  offset: number,
+  chunkSize: number,
+  buffer?: () => Uint8Array
+): Stream.Stream<Uint8Array, OpenFailure> =>
   Stream.unfoldEffect(offset, (position) =>
     position >= opened.size
       ? Effect.succeed(Option.none())
       : Effect.flatMap(
-        readAt(opened.fd, new Uint8Array(Math.min(chunkSize, opened.size - position)), position),
+        readAt(opened.fd, bufferFor(opened, position, chunkSize, buffer), position),
         (bytes) =>
           bytes.length === 0
             ? Effect.fail(failure("Changed"))

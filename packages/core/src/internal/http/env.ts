@@ -72,4 +72,9 @@ export interface OpsEnv extends Env {
   readonly readIdleTimeout: Duration.Duration
   /** Times an upload restarts in a new session at most. */
   readonly maxUploadRestarts: number
+  /**
+   * How many buffers an upload from a source with `BlobSource.openIntoOf` reads into, in turn (0: a new
+   * buffer per piece); from the transport's `RequestBodyReuse`.
+   */
+  readonly bodyBuffers?: number | undefined
 }

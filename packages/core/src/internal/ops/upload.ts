@@ -22,6 +22,7 @@ import * as RegistryError from "../../RegistryError.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
+import * as UploadBody from "./uploadBody.js"
 import * as UploadState from "./uploadState.js"
 
 const OctetStream = "application/octet-stream"
@@ -260,9 +261,11 @@ export const upload = <E, R>(
     const consumed = () =>
       lost(new RegistryError.UploadNotResumable({ ...ctx, reason: "SourceConsumed" }), "SourceConsumed")
 
+    // the buffers a file is read into, shared by the request bodies of this upload
+    const buffers = UploadBody.sharedBuffers(env.bodyBuffers ?? 0)
     const open = (offset: number): Effect.Effect<Stream.Stream<Uint8Array, E, R>, SessionLost> => {
       if (!UploadState.canOpen(sourceUse(), offset)) return Effect.fail(consumed())
-      if (source._tag === "Reopenable") return Effect.succeed(source.open(offset))
+      if (source._tag === "Reopenable") return Effect.succeed(UploadBody.openFrom(source, offset, buffers))
       given.opened = true
       return Effect.succeed(source.stream)
     }
@@ -279,6 +282,36 @@ export const upload = <E, R>(
           ),
           Stream.provideContext(context)
         ))
+
+    // A request body of the bytes [from, end) of a re-openable source, read again for every request (the
+    // last chunk, `end` = `size`, is not cut: a source longer than announced fails in `tracked`); one that
+    // ends early fails with `SizeMismatch`. Its failure is recorded.
+    const bodyRange = (from: number, end: number) =>
+      Effect.map(open(from), (stream) => {
+        let sent = from
+        return tracked(from, end < (size ?? end) ? UploadBody.takeBytes(end - from)(stream) : stream).pipe(
+          Stream.mapChunks((chunk) => {
+            for (const bytes of chunk) sent += bytes.length
+            return chunk
+          }),
+          Stream.concat(Stream.drain(Stream.fromEffect(Effect.suspend(() =>
+            sent >= end ? Effect.void : Effect.fail(
+              new RegistryError.SizeMismatch({
+                ...ctx,
+                expected: size ?? end,
+                actual: sent,
+                detail: "the source ended before its announced size"
+              })
+            )
+          )))),
+          Stream.tapError((e) =>
+            Effect.sync(() => {
+              given.failure = Option.some(e)
+            })
+          ),
+          Stream.provideContext(context)
+        )
+      })
 
     // The session's current `Location`: every answer may move it.
     const location = yield* Ref.make("")
@@ -385,15 +418,22 @@ export const upload = <E, R>(
       })
 
     // One chunk [start, end): PATCH from what the registry holds; after a lost or refused answer, its `Range`.
-    const sendChunk = (bytes: Uint8Array, start: number) => {
-      const chunk = { start, end: start + bytes.length }
-      return runStep(UploadState.Step.Sending({ from: start }), (step) =>
+    // `withBody(from)` sets the bytes [from, end) as the request's body.
+    const sendChunk = (
+      chunk: { readonly start: number; readonly end: number },
+      withBody: (from: number) => Effect.Effect<
+        (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest,
+        SessionLost
+      >
+    ) =>
+      runStep(UploadState.Step.Sending({ from: chunk.start }), (step) =>
         step._tag === "Resuming"
           ? Effect.map(status(step.confirmed), (held) => at(UploadState.resumeChunk(held, chunk)))
           : Effect.gen(function*() {
+            const body = yield* withBody(step.from)
             const request = HttpClientRequest.patch(yield* Ref.get(location)).pipe(
               HttpClientRequest.setHeader("content-range", `${step.from}-${chunk.end - 1}`),
-              HttpClientRequest.bodyUint8Array(bytes.subarray(step.from - start), OctetStream)
+              body
             )
             const response = yield* sendOn(request, [202, 204])
             yield* moveTo(response)
@@ -407,7 +447,6 @@ export const upload = <E, R>(
               : "the registry kept only part of the chunk"
             return at(next, next._tag === "Done" ? undefined : new RegistryError.BlobUploadInvalid({ ...ctx, detail }))
           }).pipe(Effect.catchAll(onFailure(step.from))))
-    }
 
     // The closing PUT of a chunked or streamed upload of `total` bytes. After a lost or refused answer: done
     // if the blob is there; else, after a pause, the PUT again only if the registry holds exactly `total`.
@@ -467,14 +506,37 @@ export const upload = <E, R>(
       yield* close(given.hashed)
     })
 
-    // One PATCH step per chunk, then the closing PUT.
+    // One PATCH step per chunk, then the closing PUT. A re-openable source of known size is read again for
+    // each request (only the pieces in flight are held); else each chunk is held until the registry has it.
     const chunked = (chunkSize: number) =>
       Effect.gen(function*() {
+        if (source._tag === "Reopenable" && size !== undefined) {
+          for (let start = 0; start < size; start += chunkSize) {
+            const end = Math.min(start + chunkSize, size)
+            yield* sendChunk(
+              { start, end },
+              (from) =>
+                Effect.map(
+                  bodyRange(from, end),
+                  (body) => HttpClientRequest.bodyStream(body, { contentType: OctetStream, contentLength: end - from })
+                )
+            )
+          }
+          yield* verify
+          return yield* close(size)
+        }
         const stream = yield* open(0)
         const total = yield* Stream.runFoldEffect(
           tracked(0, stream).pipe(BlobSource.rechunkBytes(chunkSize)),
           0,
-          (offset, bytes) => Effect.as(sendChunk(bytes, offset), offset + bytes.length)
+          (offset, bytes) =>
+            Effect.as(
+              sendChunk(
+                { start: offset, end: offset + bytes.length },
+                (from) => Effect.succeed(HttpClientRequest.bodyUint8Array(bytes.subarray(from - offset), OctetStream))
+              ),
+              offset + bytes.length
+            )
         )
         yield* verify
         yield* close(total)
