@@ -304,15 +304,21 @@ export const push = (
           if (blob.size !== undefined && source.size !== blob.size) {
             return yield* invalid(`${source.size} bytes where the manifest says ${blob.size}`)
           }
-          const actual = yield* Hash.digestOf(source.open(0), Digest.algorithm(blob.digest))
+          const actual = yield* BlobFile.sourceDigest(source, Digest.algorithm(blob.digest))
           if (actual.digest !== blob.digest) return yield* invalid(`hashes to ${actual.digest}`)
           return { blob, source }
         }), { concurrency })
       const tally = Tally.make()
       // Each opening of a source reads the file checked above (same inode and size) and no more than its size.
+      // Its digest was checked just above, so the upload does not hash it a second time (`verifyDigest:
+      // false`; the size is still counted): a file rewritten in place since then is refused by the registry,
+      // which checks the digest of what it received before it stores the blob.
       yield* Effect.forEach(sources, ({ blob, source }) =>
         Tally.transfer(tally, blob.digest, source.size, (wrap) =>
-          client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), { size: source.size }).pipe(
+          client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), {
+            size: source.size,
+            verifyDigest: false
+          }).pipe(
             Effect.map((result) =>
               result.skipped ? "Existed" : result.mounted ? "Mounted" : "Transferred"
             )
