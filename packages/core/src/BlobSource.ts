@@ -163,6 +163,53 @@ export const bufferRing = (count: number, size: number): () => Uint8Array => {
 }
 
 /**
+ * Buffers for the runs of {@link OpenInto} streams: each run of a stream made with the pool takes a
+ * {@link bufferRing} (one that a run which ended gave back, else a new one) and gives it back when it ends.
+ * A ring goes on with its turn from one run to the next, so the buffers read into last are read into again
+ * last. Runs side by side have rings of their own: the pool holds as many rings as runs were ever at once.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type BufferPool = <A, E, R>(
+  use: (buffer: () => Uint8Array) => Stream.Stream<A, E, R>
+) => Stream.Stream<A, E, R>
+
+/**
+ * A {@link BufferPool} of rings of `count` buffers of `size` bytes.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const pool = BlobSource.bufferPool(2, 1024 * 1024)
+ * const source = BlobSource.fromBytes(new Uint8Array(10))
+ * const into = BlobSource.openIntoOf(source)
+ * const stream = into === undefined ? source.open(0) : pool((buffer) => into(0, buffer))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const bufferPool = (count: number, size: number): BufferPool => {
+  const free: Array<() => Uint8Array> = []
+  return (use) =>
+    Stream.unwrapScoped(
+      Effect.map(
+        Effect.acquireRelease(
+          Effect.sync(() => free.pop() ?? bufferRing(count, size)),
+          (ring) =>
+            Effect.sync(() => {
+              free.push(ring)
+            })
+        ),
+        use
+      )
+    )
+}
+
+/**
  * The {@link OpenInto} of a source made with {@link reopenableInto}, if it has one.
  *
  * @since 0.2.0

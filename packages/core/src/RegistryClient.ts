@@ -35,6 +35,7 @@ import * as PutManifest from "./internal/ops/putManifest.js"
 import * as Referrers from "./internal/ops/referrers.js"
 import * as Sessions from "./internal/ops/sessions.js"
 import * as UploadBlob from "./internal/ops/uploadBlob.js"
+import * as UploadBody from "./internal/ops/uploadBody.js"
 import * as Manifest from "./Manifest.js"
 import type * as RateLimit from "./RateLimit.js"
 import type * as Errors from "./RegistryClientError.js"
@@ -370,7 +371,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     maxPages: options.maxPages ?? Pagination.DefaultMaxPages,
     readIdleTimeout: timeout,
     maxUploadRestarts: options.maxUploadRestarts ?? 10,
-    bodyBuffers: Option.match(reuse, { onNone: () => 0, onSome: (r) => Math.max(0, Math.floor(r.piecesAhead)) + 2 }),
+    bodyBuffers: Option.match(reuse, { onNone: () => undefined, onSome: (r) => UploadBody.pool(r.piecesAhead) }),
     bodyTimeout: Duration.decode(options.bodyTimeout ?? Request.DefaultBodyTimeout)
   }
   const { ping } = Ping.make(env)

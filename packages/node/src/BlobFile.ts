@@ -139,7 +139,8 @@ const CheckBytes = 1024 * 1024
 
 /**
  * The digest and size of a source's file, hashed with the `Hash` service in one pass: read in pieces of
- * 1 MiB into two buffers used in turn (each piece is hashed before the next is read).
+ * 1 MiB into two buffers used in turn (each piece is hashed before the next is read), taken from `buffers`
+ * when given (a `BlobSource.bufferPool` shared by several checks; rings of at least 2 buffers).
  *
  * @example
  * ```ts
@@ -156,11 +157,24 @@ const CheckBytes = 1024 * 1024
  */
 export const sourceDigest = (
   source: Source,
-  algorithm: Digest.Algorithm = "sha256"
+  algorithm: Digest.Algorithm = "sha256",
+  buffers?: BlobSource.BufferPool
 ): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, BlobFileError, Hash.Hash> => {
   const into = BlobSource.openIntoOf(source)
-  return Hash.digestOf(into === undefined ? source.open(0) : into(0, BlobSource.bufferRing(2, CheckBytes)), algorithm)
+  if (into === undefined) return Hash.digestOf(source.open(0), algorithm)
+  return Hash.digestOf(
+    buffers === undefined ? into(0, BlobSource.bufferRing(2, CheckBytes)) : buffers((buffer) => into(0, buffer)),
+    algorithm
+  )
 }
+
+/**
+ * A pool for {@link sourceDigest}: rings of two 1 MiB buffers.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const digestBuffers = (): BlobSource.BufferPool => BlobSource.bufferPool(2, CheckBytes)
 
 /**
  * The digest and size of a file, hashed with the `Hash` service.

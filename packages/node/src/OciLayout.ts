@@ -288,6 +288,8 @@ export const push = (
       const concurrency = Math.max(1, options?.concurrency ?? 4)
       // Every blob file is checked before the first byte of any leaves the machine: a regular file inside
       // the layout (no symbolic link followed) of the size the manifest gives, hashing to its digest.
+      // (the checks read into buffers they share: as many pairs of 1 MiB as checks run at once)
+      const buffers = BlobFile.digestBuffers()
       const sources = yield* Effect.forEach(graph.blobs, (blob) =>
         Effect.gen(function*() {
           const path = Files.blobPath(dir, blob.digest)
@@ -304,7 +306,7 @@ export const push = (
           if (blob.size !== undefined && source.size !== blob.size) {
             return yield* invalid(`${source.size} bytes where the manifest says ${blob.size}`)
           }
-          const actual = yield* BlobFile.sourceDigest(source, Digest.algorithm(blob.digest))
+          const actual = yield* BlobFile.sourceDigest(source, Digest.algorithm(blob.digest), buffers)
           if (actual.digest !== blob.digest) return yield* invalid(`hashes to ${actual.digest}`)
           return { blob, source }
         }), { concurrency })

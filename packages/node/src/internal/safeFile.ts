@@ -112,10 +112,20 @@ export const open = (
 export const sameFile = (a: Opened, b: Opened): boolean => a.dev === b.dev && a.ino === b.ino && a.size === b.size
 
 // Reads into `buffer` at `position`; the result is the part of `buffer` filled (empty at the end of the file).
+// Interrupted while the read is in flight, it waits for the read to end: once it returns, nothing writes into
+// `buffer` (which may be handed out again) or reads `fd` (which may be closed).
 const readAt = (fd: number, buffer: Uint8Array, position: number): Effect.Effect<Uint8Array, OpenFailure> =>
   Effect.async<Uint8Array, OpenFailure>((resume) => {
+    let ended = false
+    let onEnd: (() => void) | undefined
     Fs.read(fd, buffer, 0, buffer.length, position, (error, read) => {
+      ended = true
+      onEnd?.()
       resume(error === null ? Effect.succeed(buffer.subarray(0, read)) : Effect.fail(failure("Failed", error)))
+    })
+    return Effect.async<void>((wake) => {
+      if (ended) return wake(Effect.void)
+      onEnd = () => wake(Effect.void)
     })
   })
 

@@ -10,6 +10,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
+import type * as BlobSource from "../../BlobSource.js"
 import type * as Hash from "../../Hash.js"
 import type * as RegistryError from "../../RegistryError.js"
 
@@ -73,8 +74,8 @@ export interface OpsEnv extends Env {
   /** Times an upload restarts in a new session at most. */
   readonly maxUploadRestarts: number
   /**
-   * How many buffers an upload from a source with `BlobSource.openIntoOf` reads into, in turn (0: a new
-   * buffer per piece); from the transport's `RequestBodyReuse`.
+   * The buffers an upload from a source with `BlobSource.openIntoOf` reads into (none: a new buffer per
+   * piece); when the transport tells `RequestBodyReuse`.
    */
-  readonly bodyBuffers?: number | undefined
+  readonly bodyBuffers?: BlobSource.BufferPool | undefined
 }

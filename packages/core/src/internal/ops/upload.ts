@@ -261,11 +261,9 @@ export const upload = <E, R>(
     const consumed = () =>
       lost(new RegistryError.UploadNotResumable({ ...ctx, reason: "SourceConsumed" }), "SourceConsumed")
 
-    // the buffers a file is read into, shared by the request bodies of this upload
-    const buffers = UploadBody.sharedBuffers(env.bodyBuffers ?? 0)
     const open = (offset: number): Effect.Effect<Stream.Stream<Uint8Array, E, R>, SessionLost> => {
       if (!UploadState.canOpen(sourceUse(), offset)) return Effect.fail(consumed())
-      if (source._tag === "Reopenable") return Effect.succeed(UploadBody.openFrom(source, offset, buffers))
+      if (source._tag === "Reopenable") return Effect.succeed(UploadBody.openFrom(source, offset, env.bodyBuffers))
       given.opened = true
       return Effect.succeed(source.stream)
     }

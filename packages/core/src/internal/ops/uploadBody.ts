@@ -5,7 +5,6 @@
  * @since 0.2.0
  */
 import * as Chunk from "effect/Chunk"
-import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "../../BlobSource.js"
 
@@ -17,55 +16,40 @@ import * as BlobSource from "../../BlobSource.js"
 export const PieceBytes = 1024 * 1024
 
 /**
- * The buffers of one upload's request bodies, which run one after another: a body reads into them while it
- * runs, going on with the turn where the body before it left off (so the pieces sent last are the last to
- * be read into again); a body that starts while another still holds them gets buffers of its own.
+ * Pieces shorter than this are copied before they leave (see {@link openFrom}).
  *
  * @since 0.2.0
  */
-export type Buffers = <A, E, R>(use: (buffer: () => Uint8Array) => Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
+export const SmallPiece = 256 * 1024
 
 /**
- * {@link Buffers}: `count` buffers of {@link PieceBytes}, each made when first needed; `undefined` below 2
- * (the transport may hold every piece: a new buffer per piece).
+ * The pool of a client's upload bodies, when its transport allows reuse (`RequestBodyReuse`): rings of
+ * `piecesAhead + 2` buffers of {@link PieceBytes}.
  *
  * @since 0.2.0
  */
-export const sharedBuffers = (count: number): Buffers | undefined => {
-  if (!(count >= 2)) return undefined
-  const shared = BlobSource.bufferRing(count, PieceBytes)
-  let held = false
-  return (use) =>
-    Stream.unwrapScoped(
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          const mine = !held
-          held = true
-          return mine
-        }),
-        (mine) =>
-          Effect.sync(() => {
-            if (mine) held = false
-          })
-      ).pipe(Effect.map((mine) => use(mine ? shared : BlobSource.bufferRing(count, PieceBytes))))
-    )
-}
+export const pool = (piecesAhead: number): BlobSource.BufferPool =>
+  BlobSource.bufferPool(Math.max(0, Math.floor(piecesAhead)) + 2, PieceBytes)
 
 /**
- * The source's bytes from `offset`: read into `buffers` when there are some and the source can
- * ({@link BlobSource.openIntoOf}), else `open` as it is.
+ * The source's bytes from `offset`: read into the buffers of `buffers` when there is a pool and the source
+ * can ({@link BlobSource.openIntoOf}), else `open` as it is. A piece shorter than {@link SmallPiece} (the
+ * last one of a file or chunk) is copied: the transport's socket may keep a short piece queued after it
+ * pulled the next one, never a long one (it waits until the socket took it).
  *
  * @since 0.2.0
  */
 export const openFrom = <E, R>(
   source: BlobSource.Reopenable<E, R>,
   offset: number,
-  buffers: Buffers | undefined
+  buffers: BlobSource.BufferPool | undefined
 ): Stream.Stream<Uint8Array, E, R> => {
   const into = buffers === undefined ? undefined : BlobSource.openIntoOf(source)
   return into === undefined || buffers === undefined
     ? source.open(offset)
-    : buffers((buffer) => into(offset, buffer))
+    : buffers((buffer) =>
+      Stream.map(into(offset, buffer), (piece) => piece.length < SmallPiece ? piece.slice() : piece)
+    )
 }
 
 /**
