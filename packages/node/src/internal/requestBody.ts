@@ -12,6 +12,7 @@
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 
@@ -23,13 +24,22 @@ import * as Stream from "effect/Stream"
  */
 export const PiecesAhead = 2
 
+// The pieces of each chunk of the stream in turn: the stream is run (one chunk ahead) by a fiber only
+// between chunks, so a chunk of many small pieces costs one hand-over, not one per piece. `return` (undici
+// gives up on the body) ends the loop, which interrupts the fiber.
+async function* piecesOf(chunks: AsyncIterable<Chunk.Chunk<Uint8Array>>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    for (const piece of chunk) yield piece
+  }
+}
+
 const iterableBody = (
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientRequest.HttpClientRequest> => {
   const body = request.body
   if (body._tag !== "Stream") return Effect.succeed(request)
   return Effect.map(
-    Stream.toAsyncIterableEffect(body.stream),
+    Effect.map(Stream.toAsyncIterableEffect(Stream.chunks(body.stream)), piecesOf),
     (iterable) =>
       HttpClientRequest.setBody(
         request,
