@@ -118,16 +118,18 @@ const tempFile = (bytes: Uint8Array) =>
     ({ dir }) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   )
 
+const realClient = Effect.flatMap(RealRegistry.RealRegistry, (registry) =>
+  Effect.map(
+    Layer.build(NodeRegistry.layer({ url: registry.host, plainHttp: true })),
+    (context) => Context.get(context, RegistryClient.RegistryClient)
+  ))
+
 layer(RealRegistry.layer(), { timeout: "120 seconds", excludeTestServices: true })(
   "uploads from a file against docker-registry",
   (it) => {
     it.scoped("monolithic, chunked with a size (chunks read again), chunked and streamed: every blob intact", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const client = Context.get(
-          yield* Layer.build(NodeRegistry.layer({ url: registry.host, plainHttp: true })),
-          RegistryClient.RegistryClient
-        )
+        const client = yield* realClient
         const bytes = new Uint8Array(Crypto.randomBytes(6 * MiB + 12_345))
         const digest = sha256(bytes)
         const { file } = yield* tempFile(bytes)
@@ -151,11 +153,7 @@ layer(RealRegistry.layer(), { timeout: "120 seconds", excludeTestServices: true 
 
     it.scoped("a file that no longer hashes to the digest fails with DigestMismatch and stores nothing", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const client = Context.get(
-          yield* Layer.build(NodeRegistry.layer({ url: registry.host, plainHttp: true })),
-          RegistryClient.RegistryClient
-        )
+        const client = yield* realClient
         const bytes = new Uint8Array(Crypto.randomBytes(3 * MiB))
         const digest = sha256(bytes)
         bytes[2 * MiB] ^= 1
