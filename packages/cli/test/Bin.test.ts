@@ -8,11 +8,11 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Fs from "node:fs"
-import * as Http from "node:http"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { commands } from "../src/bin/commands.js"
-import { pushTinyImage, run } from "./support/bin.js"
+import { closedPort, pushTinyImage, run } from "./support/bin.js"
 
 const bin = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../dist/bin/effect-registry.js")
 
@@ -22,15 +22,15 @@ const treeHelp = Effect.gen(function*() {
   return yield* io.stdout
 })
 
-// A port nothing listens on: bound once, then closed.
-const closedPort = Effect.async<number>((resume) => {
-  const server = Http.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : 0
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
+// A copy of the built bin's directory, removed afterwards.
+const binCopy = Effect.acquireRelease(
+  Effect.sync(() => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-registry-bin-copy-"))
+    Fs.cpSync(Path.dirname(bin), dir, { recursive: true })
+    return dir
+  }),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
 
 describe("the bin", () => {
   it("loads every command of the tree by name", () => {
@@ -38,6 +38,51 @@ describe("the bin", () => {
     assert.isAbove(names.length, 10)
     assert.deepStrictEqual([...names].sort(), Object.keys(commands).sort())
   })
+
+  it.live(
+    "runs plain metadata command lines from metadata.cjs, with a code cache that a plain node accepts",
+    () =>
+      Effect.gen(function*() {
+        const dir = Path.dirname(bin)
+        assert.isTrue(Fs.existsSync(Path.join(dir, "metadata.cjs")), "metadata.cjs written by the bundle step")
+        assert.isTrue(Fs.existsSync(Path.join(dir, "metadata.cjs.cache")), "its code cache written by the bundle step")
+        // compiled as the bin does, in a node of its own (V8 refuses a cache made under other flags)
+        const check = yield* run(process.execPath, [
+          "--input-type=module",
+          "--eval",
+          `import * as Fs from "node:fs"
+import * as CodeCache from ${JSON.stringify(new URL("codeCache.js", `file://${dir}/`).href)}
+const file = ${JSON.stringify(Path.join(dir, "metadata.cjs"))}
+const script = CodeCache.compile(file, Fs.readFileSync(CodeCache.cachePath(file)))
+console.log(script.cachedDataRejected ? "rejected" : "accepted")`
+        ])
+        assert.strictEqual(check.code, 0, check.stderr)
+        assert.strictEqual(check.stdout, "accepted\n")
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "runs a metadata command with a stale or no code cache, and without metadata.cjs",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* binCopy
+        const copy = Path.join(dir, "effect-registry.js")
+        const port = yield* closedPort
+        const refused = Effect.gen(function*() {
+          const ran = yield* run(process.execPath, [copy, "digest", `127.0.0.1:${port}/a/b:1`, "--plain-http"])
+          assert.strictEqual(ran.code, 1, ran.stderr)
+          assert.include(ran.stderr, `connection refused by 127.0.0.1:${port}`)
+        })
+        Fs.writeFileSync(Path.join(dir, "metadata.cjs.cache"), "not a code cache")
+        yield* refused
+        Fs.rmSync(Path.join(dir, "metadata.cjs.cache"))
+        yield* refused
+        Fs.rmSync(Path.join(dir, "metadata.cjs"))
+        yield* refused
+      }),
+    120_000
+  )
 
   it.live("is bundled, and its --help is the tree's own", () =>
     Effect.gen(function*() {

@@ -155,56 +155,65 @@ layer(RealRegistry.layer(), { timeout: "240 seconds", excludeTestServices: true 
         assert.strictEqual((yield* run(["index", "create", `${h}/cmd/idx:x`, "nope"])).code, 3)
       }))
 
-    it.scoped("copy --all-tags and sync: every tag, a re-run skips what exists, a moved tag is copied again", () =>
-      Effect.gen(function*() {
-        const { amd, arm, h, push, run } = yield* session
-        yield* push("cmd/src", "amd", "v1")
-        yield* push("cmd/src", "arm", "v2")
-        yield* push("cmd/lib", "arm", "latest")
+    it.scoped(
+      "copy --all-tags and sync: every tag, a re-run skips what exists, a moved tag is copied again",
+      () =>
+        Effect.gen(function*() {
+          const { amd, arm, h, push, run } = yield* session
+          yield* push("cmd/src", "amd", "v1")
+          yield* push("cmd/src", "arm", "v2")
+          yield* push("cmd/lib", "arm", "latest")
 
-        const first = lines(ok(yield* run(["copy", "--all-tags", `${h}/cmd/src`, `${h}/cmd/mirror`])).stdout).sort()
-        assert.deepStrictEqual(first, [
-          `copied ${h}/cmd/src:v1 ${amd.manifest.digest}`,
-          `copied ${h}/cmd/src:v2 ${arm.manifest.digest}`
-        ])
-        assert.strictEqual(ok(yield* run(["digest", `${h}/cmd/mirror:v2`])).stdout, `${arm.manifest.digest}\n`)
-        const again = lines(ok(yield* run(["copy", "--all-tags", `${h}/cmd/src`, `${h}/cmd/mirror`, "--json"])).stdout)
-          .map((l) => JSON.parse(l))
-        assert.deepStrictEqual(again.map((r) => r.status), ["skipped", "skipped"])
+          const first = lines(ok(yield* run(["copy", "--all-tags", `${h}/cmd/src`, `${h}/cmd/mirror`])).stdout).sort()
+          assert.deepStrictEqual(first, [
+            `copied ${h}/cmd/src:v1 ${amd.manifest.digest}`,
+            `copied ${h}/cmd/src:v2 ${arm.manifest.digest}`
+          ])
+          assert.strictEqual(ok(yield* run(["digest", `${h}/cmd/mirror:v2`])).stdout, `${arm.manifest.digest}\n`)
+          const again = lines(
+            ok(yield* run(["copy", "--all-tags", `${h}/cmd/src`, `${h}/cmd/mirror`, "--json"])).stdout
+          )
+            .map((l) => JSON.parse(l))
+          assert.deepStrictEqual(again.map((r) => r.status), ["skipped", "skipped"])
 
-        // sync of two repositories under a prefix, then again after a tag moved
-        const synced = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, `${h}/backup`])).stdout).sort()
-        assert.deepStrictEqual(synced, [
-          `copied ${h}/cmd/lib:latest ${arm.manifest.digest}`,
-          `copied ${h}/cmd/src:v1 ${amd.manifest.digest}`,
-          `copied ${h}/cmd/src:v2 ${arm.manifest.digest}`
-        ])
-        assert.strictEqual(ok(yield* run(["digest", `${h}/backup/cmd/lib:latest`])).stdout, `${arm.manifest.digest}\n`)
-        ok(yield* run(["tag", `${h}/cmd/src:v2`, "v1"]))
-        const resumed = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, `${h}/backup`])).stdout).sort()
-        assert.deepStrictEqual(resumed, [
-          `copied ${h}/cmd/src:v1 ${arm.manifest.digest}`,
-          `skipped ${h}/cmd/lib:latest ${arm.manifest.digest}`,
-          `skipped ${h}/cmd/src:v2 ${arm.manifest.digest}`
-        ])
-        // to another registry: the same repository names; a re-run copies nothing
-        const other = (yield* RealRegistry.make()).host
-        const toOther = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, other])).stdout)
-        assert.deepStrictEqual(toOther.map((l) => l.split(" ")[0]), ["copied", "copied", "copied"])
-        assert.strictEqual(ok(yield* run(["digest", `${other}/cmd/src:v1`])).stdout, `${arm.manifest.digest}\n`)
-        ok(yield* run(["validate", `${other}/cmd/src:v2`, "--verify-blobs"]))
-        const otherAgain = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, other])).stdout)
-        assert.deepStrictEqual(otherAgain.map((l) => l.split(" ")[0]), ["skipped", "skipped", "skipped"])
-        // one source and a repository: exactly that repository
-        ok(yield* run(["sync", `${h}/cmd/lib`, `${h}/cmd/lib-copy`]))
-        assert.strictEqual(ok(yield* run(["digest", `${h}/cmd/lib-copy:latest`])).stdout, `${arm.manifest.digest}\n`)
+          // sync of two repositories under a prefix, then again after a tag moved
+          const synced = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, `${h}/backup`])).stdout).sort()
+          assert.deepStrictEqual(synced, [
+            `copied ${h}/cmd/lib:latest ${arm.manifest.digest}`,
+            `copied ${h}/cmd/src:v1 ${amd.manifest.digest}`,
+            `copied ${h}/cmd/src:v2 ${arm.manifest.digest}`
+          ])
+          assert.strictEqual(
+            ok(yield* run(["digest", `${h}/backup/cmd/lib:latest`])).stdout,
+            `${arm.manifest.digest}\n`
+          )
+          ok(yield* run(["tag", `${h}/cmd/src:v2`, "v1"]))
+          const resumed = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, `${h}/backup`])).stdout).sort()
+          assert.deepStrictEqual(resumed, [
+            `copied ${h}/cmd/src:v1 ${arm.manifest.digest}`,
+            `skipped ${h}/cmd/lib:latest ${arm.manifest.digest}`,
+            `skipped ${h}/cmd/src:v2 ${arm.manifest.digest}`
+          ])
+          // to another registry: the same repository names; a re-run copies nothing
+          const other = (yield* RealRegistry.make()).host
+          const toOther = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, other])).stdout)
+          assert.deepStrictEqual(toOther.map((l) => l.split(" ")[0]), ["copied", "copied", "copied"])
+          assert.strictEqual(ok(yield* run(["digest", `${other}/cmd/src:v1`])).stdout, `${arm.manifest.digest}\n`)
+          ok(yield* run(["validate", `${other}/cmd/src:v2`, "--verify-blobs"]))
+          const otherAgain = lines(ok(yield* run(["sync", `${h}/cmd/src`, `${h}/cmd/lib`, other])).stdout)
+          assert.deepStrictEqual(otherAgain.map((l) => l.split(" ")[0]), ["skipped", "skipped", "skipped"])
+          // one source and a repository: exactly that repository
+          ok(yield* run(["sync", `${h}/cmd/lib`, `${h}/cmd/lib-copy`]))
+          assert.strictEqual(ok(yield* run(["digest", `${h}/cmd/lib-copy:latest`])).stdout, `${arm.manifest.digest}\n`)
 
-        assert.strictEqual((yield* run(["sync", `${h}/cmd/src`])).code, 2)
-        assert.strictEqual((yield* run(["sync", `${h}/cmd/src:v1`, `${h}/x`])).code, 2)
-        assert.strictEqual((yield* run(["sync", `${h}/cmd/none`, `${h}/x`])).code, 3)
-        const platform = yield* run(["copy", "--all-tags", `${h}/cmd/src`, `${h}/x`, "--platform", "linux/amd64"])
-        assert.strictEqual(platform.code, 2)
-      }))
+          assert.strictEqual((yield* run(["sync", `${h}/cmd/src`])).code, 2)
+          assert.strictEqual((yield* run(["sync", `${h}/cmd/src:v1`, `${h}/x`])).code, 2)
+          assert.strictEqual((yield* run(["sync", `${h}/cmd/none`, `${h}/x`])).code, 3)
+          const platform = yield* run(["copy", "--all-tags", `${h}/cmd/src`, `${h}/x`, "--platform", "linux/amd64"])
+          assert.strictEqual(platform.code, 2)
+        }),
+      180_000
+    ) // 18 CLI processes and a second registry: 45–60 s on a loaded 2-core machine
 
     it.scoped("export and import, docker-archive and oci-archive, round-tripped with skopeo", () =>
       Effect.gen(function*() {

@@ -14,6 +14,7 @@ import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as Digest from "./Digest.js"
+import * as Verify from "./internal/verify.js"
 import * as RegistryError from "./RegistryError.js"
 
 /**
@@ -64,13 +65,7 @@ export const make = (make: (algorithm: Digest.Algorithm) => Hasher): Service => 
 const isStream = (u: unknown): u is Stream.Stream<unknown, unknown, unknown> =>
   Predicate.hasProperty(u, Stream.StreamTypeId)
 
-const finish = (algorithm: Digest.Algorithm, hasher: Hasher): Effect.Effect<Digest.Digest> =>
-  Effect.suspend(() => {
-    const hex = hasher.digestHex().toLowerCase()
-    return Digest.fromHex(algorithm, hex).pipe(
-      Effect.catchAll((e) => Effect.dieMessage(`Hash service returned a malformed digest: ${e.detail ?? hex}`))
-    )
-  })
+const finish = Verify.finish
 
 /**
  * Options of {@link verify}.
@@ -119,44 +114,12 @@ export const verify: {
   options: VerifyOptions
 ): Stream.Stream<Uint8Array, E | RegistryError.DigestMismatch | RegistryError.SizeMismatch, R | Hash> =>
   Stream.unwrap(Effect.map(Hash, (service) =>
-    Stream.suspend(() => {
-      const algorithm = Digest.algorithm(options.digest)
-      const hasher = service.make(algorithm)
-      const context = {
-        digest: options.digest,
-        ...(options.repository !== undefined ? { repository: options.repository } : {})
-      }
-      let size = 0
-      const counted = Stream.mapChunksEffect(self, (chunk) => {
-        for (const bytes of chunk) {
-          size += bytes.length
-          if (options.size !== undefined && size > options.size) {
-            return Effect.fail(
-              new RegistryError.SizeMismatch({
-                ...context,
-                expected: options.size,
-                actual: size,
-                detail: "more bytes than expected (counted so far)"
-              })
-            )
-          }
-          hasher.update(bytes)
-        }
-        return Effect.succeed(chunk)
-      })
-      const verdict = Stream.suspend(
-        (): Stream.Stream<never, RegistryError.DigestMismatch | RegistryError.SizeMismatch> => {
-          if (options.size !== undefined && size !== options.size) {
-            return Stream.fail(new RegistryError.SizeMismatch({ ...context, expected: options.size, actual: size }))
-          }
-          return Stream.unwrap(Effect.map(finish(algorithm, hasher), (actual) =>
-            actual === options.digest
-              ? Stream.empty
-              : Stream.fail(new RegistryError.DigestMismatch({ ...context, expected: options.digest, actual }))))
-        }
+    Stream.suspend(() =>
+      Stream.pipeThroughChannel(
+        self,
+        Verify.verifyChannel<E>(service.make(Digest.algorithm(options.digest)), options)
       )
-      return Stream.concat(counted, verdict)
-    }))))
+    ))))
 
 /**
  * Hashes a whole stream, returning its digest and byte count.

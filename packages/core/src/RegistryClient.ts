@@ -266,13 +266,29 @@ export class RegistryClient extends Context.Tag("@effect-registry/core/RegistryC
  * transport instead of racing every request against a timer of its own (two fibers per request). A
  * transport timeout fails the same way: a `TransportError` with reason `"Timeout"`.
  *
+ * `bodyIdle`, when given, says that the transport also fails a response body that receives nothing for that
+ * long while its consumer is waiting for it (time the consumer spends on a piece, with the body paused, not
+ * counted; undici's body timeout). When it is not longer than {@link Options.timeout} and no
+ * `transformClient` is set, blob downloads leave that watch to the transport instead of running their own
+ * (a watchdog fiber and a fiber reading the body into a queue: a fiber switch per piece, and each piece kept
+ * alive one step longer).
+ *
  * @since 0.1.0
  * @category tags
  */
 export class TransportTimeout extends Context.Tag("@effect-registry/core/RegistryClient/TransportTimeout")<
   TransportTimeout,
-  { readonly headers: Duration.Duration }
+  { readonly headers: Duration.Duration; readonly bodyIdle?: Duration.Duration | undefined }
 >() {}
+
+// the transport watches response bodies for pauses at least as short as `timeout` (see TransportTimeout)
+const bodyIdleByTransport = (
+  transport: Option.Option<Context.Tag.Service<TransportTimeout>>,
+  timeout: Duration.Duration,
+  options: Options
+): boolean =>
+  options.transformClient === undefined && Option.isSome(transport) &&
+  transport.value.bodyIdle !== undefined && Duration.lessThanOrEqualTo(transport.value.bodyIdle, timeout)
 
 /**
  * Told by an `HttpClient` layer that it is done with each piece of a streamed request body (has written it
@@ -369,7 +385,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     maxRedirects: options.maxRedirects ?? 5,
     maxResumes: options.maxResumes ?? 3,
     maxPages: options.maxPages ?? Pagination.DefaultMaxPages,
-    readIdleTimeout: timeout,
+    readIdleTimeout: bodyIdleByTransport(transport, timeout, options) ? Duration.infinity : timeout,
     maxUploadRestarts: options.maxUploadRestarts ?? 10,
     bodyBuffers: Option.match(reuse, { onNone: () => undefined, onSome: (r) => UploadBody.pool(r.piecesAhead) }),
     bodyTimeout: Duration.decode(options.bodyTimeout ?? Request.DefaultBodyTimeout)

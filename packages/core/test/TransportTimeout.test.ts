@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { Base, fakeAuth, sha256, text } from "./RegistryClient.fake.js"
 
@@ -29,10 +30,23 @@ const hanging = HttpClient.make((request) => {
       new Response(null, { status: 202, headers: { location: `${Base}/v2/app/blobs/uploads/s1?_state=x` } })
     ))
   }
+  if (request.method === "GET" && request.url.includes("/blobs/")) {
+    // two of five bytes, then nothing more
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => controller.enqueue(new Uint8Array([104, 101]))
+    })
+    return Effect.succeed(HttpClientResponse.fromWeb(
+      request,
+      new Response(body, { status: 200, headers: { "content-length": "5" } })
+    ))
+  }
   return Effect.never
 })
 
-const clientWith = (transport: Option.Option<Duration.DurationInput>) =>
+const clientWith = (
+  transport: Option.Option<Duration.DurationInput>,
+  bodyIdle?: Duration.DurationInput
+) =>
   Effect.provide(
     RegistryClient.RegistryClient,
     RegistryClient.layer({
@@ -48,7 +62,11 @@ const clientWith = (transport: Option.Option<Duration.DurationInput>) =>
         PortableHash.layer,
         Option.match(transport, {
           onNone: () => Layer.empty,
-          onSome: (headers) => Layer.succeed(RegistryClient.TransportTimeout, { headers: Duration.decode(headers) })
+          onSome: (headers) =>
+            Layer.succeed(RegistryClient.TransportTimeout, {
+              headers: Duration.decode(headers),
+              ...(bodyIdle !== undefined ? { bodyIdle: Duration.decode(bodyIdle) } : {})
+            })
         })
       ])
     )
@@ -88,6 +106,39 @@ describe("RegistryClient.TransportTimeout", { timeout: 20_000 }, () => {
       yield* Effect.yieldNow()
       yield* TestClock.adjust("11 seconds")
       assert.strictEqual(reasonOf(yield* Fiber.await(fiber)), "Timeout")
+    }))
+
+  // Downloads a blob whose body stalls after two bytes, moving the clock on by 11 s up to eight times (the first
+  // read and its three resumes each stall for the 10 s timeout); the download's exit, or none while it waits.
+  const stalledDownload = (transport: Option.Option<Duration.DurationInput>, bodyIdle?: Duration.DurationInput) =>
+    Effect.gen(function*() {
+      const client = yield* clientWith(transport, bodyIdle)
+      const fiber = yield* Effect.fork(Stream.runDrain(client.downloadBlob("app", sha256(text("hello")))))
+      for (let i = 0; i < 8 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("11 seconds")
+      }
+      const exit = yield* Fiber.poll(fiber)
+      yield* Fiber.interrupt(fiber)
+      return exit
+    })
+
+  it.effect("a download whose body stalls: the client's watchdog fails it when the transport does not watch bodies", () =>
+    Effect.gen(function*() {
+      const exit = yield* stalledDownload(Option.some("5 seconds"))
+      assert.isTrue(Option.isSome(exit) && reasonOf(exit.value) === "Timeout")
+    }))
+
+  it.effect("a download whose body stalls is left to a transport watching bodies as closely (no watchdog of ours)", () =>
+    Effect.gen(function*() {
+      const exit = yield* stalledDownload(Option.some("5 seconds"), "10 seconds")
+      assert.isTrue(Option.isNone(exit), "still waiting for the transport")
+    }))
+
+  it.effect("a transport watching bodies less closely than the client's timeout: the watchdog still applies", () =>
+    Effect.gen(function*() {
+      const exit = yield* stalledDownload(Option.some("5 seconds"), "30 seconds")
+      assert.isTrue(Option.isSome(exit) && reasonOf(exit.value) === "Timeout")
     }))
 
   it.effect("requests carrying a body keep the client's timer whatever the transport says", () =>

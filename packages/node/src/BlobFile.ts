@@ -13,14 +13,15 @@ import * as Hash from "@effect-registry/core/Hash"
 import type * as RegistryError from "@effect-registry/core/RegistryError"
 import * as RegistryErrors from "@effect-registry/core/RegistryError"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
+import * as FileWriter from "./internal/fileWriter.js"
 import * as SafeFile from "./internal/safeFile.js"
 
 /**
@@ -226,35 +227,6 @@ export interface WriteOptions {
   readonly verified?: boolean | undefined
 }
 
-// Writes `pieces` at `position` with one `writev` (no copy into one buffer), again for what a short write left.
-const writeAllAt = (
-  fd: number,
-  pieces: ReadonlyArray<Uint8Array>,
-  position: number
-): Effect.Effect<void, NodeJS.ErrnoException> =>
-  Effect.async<number, NodeJS.ErrnoException>((resume) => {
-    Fs.writev(fd, pieces, position, (error, written) => {
-      resume(error === null ? Effect.succeed(written) : Effect.fail(error))
-    })
-  }).pipe(Effect.flatMap((written) => {
-    let skip = written
-    const rest: Array<Uint8Array> = []
-    for (const piece of pieces) {
-      if (skip >= piece.length) {
-        skip -= piece.length
-        continue
-      }
-      rest.push(skip > 0 ? piece.subarray(skip) : piece)
-      skip = 0
-    }
-    if (rest.length === 0) return Effect.void
-    // a write that moved nothing and reported no error would otherwise be retried forever
-    if (written === 0) {
-      return Effect.fail(Object.assign(new Error("the file system accepted no bytes"), { code: "EIO" }))
-    }
-    return writeAllAt(fd, rest, position + written)
-  }))
-
 /**
  * Whether a file name is one of {@link writeAtomic}'s temporary files:
  * `.<name>.<random hex>.partial`, in the target's directory (so the final
@@ -320,26 +292,24 @@ export const writeAtomic = <E, R>(
           actual,
           ...(detail !== undefined ? { detail } : {})
         })
+      // the pieces are copied into the writer's two buffers and dropped at once (see internal/fileWriter.ts)
+      const writer = FileWriter.make(file.fd, expected)
+      // runs before the file is closed (finalizers run in reverse order): never close it under a running write
+      yield* Effect.addFinalizer(() => writer.settle)
       yield* (options.verified === true ? stream : Hash.verify(stream, { digest: options.digest, size: expected }))
         .pipe(
-          // one writev per chunk of pieces, not one write per piece
           Stream.runForEachChunk((chunk) =>
             Effect.suspend((): Effect.Effect<void, BlobFileError | RegistryError.SizeMismatch> => {
-              const position = size
-              const pieces: Array<Uint8Array> = []
-              for (const bytes of chunk) {
-                size += bytes.length
-                if (bytes.length > 0) pieces.push(bytes)
-              }
+              const pieces = Chunk.toReadonlyArray(chunk)
+              for (const bytes of pieces) size += bytes.length
               if (expected !== undefined && size > expected) {
                 return Effect.fail(tooLong(size, "more bytes than expected (counted so far)"))
               }
-              return pieces.length === 0
-                ? Effect.void
-                : Effect.mapError(writeAllAt(file.fd, pieces, position), writeError)
+              return Effect.mapError(writer.put(pieces), writeError)
             })
           )
         )
+      yield* Effect.mapError(writer.end, writeError)
       if (expected !== undefined && size !== expected) return yield* tooLong(size)
       if (sync) yield* Effect.mapError(file.sync, writeError)
     }))

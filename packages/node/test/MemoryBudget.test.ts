@@ -10,10 +10,9 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
+import { serveLoopback } from "./support/loopback.js"
 
 const MiB = 1024 * 1024
 const sha256 = (bytes: Uint8Array): string => `sha256:${Crypto.createHash("sha256").update(bytes).digest("hex")}`
@@ -24,30 +23,20 @@ const blobs = [1, 2, 3, 4].map((seed) => {
   return { bytes, digest: sha256(bytes) }
 })
 
-const serve: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.async<Http.Server>((resume) => {
-    const server = Http.createServer((req, res) => {
-      req.resume()
-      if (req.url === "/v2/") {
-        res.writeHead(200, { "content-type": "application/json", "content-length": 2 })
-        return res.end("{}")
-      }
-      const blob = blobs.find((b) => req.url === `/v2/r/blobs/${b.digest}`)
-      if (blob === undefined) {
-        res.writeHead(404, { "content-length": 0 })
-        return res.end()
-      }
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": blob.bytes.length })
-      res.end(blob.bytes)
-    })
-    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-  }),
-  (server) =>
-    Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+const serve: Effect.Effect<string, never, Scope.Scope> = serveLoopback((req, res) => {
+  req.resume()
+  if (req.url === "/v2/") {
+    res.writeHead(200, { "content-type": "application/json", "content-length": 2 })
+    return res.end("{}")
+  }
+  const blob = blobs.find((b) => req.url === `/v2/r/blobs/${b.digest}`)
+  if (blob === undefined) {
+    res.writeHead(404, { "content-length": 0 })
+    return res.end()
+  }
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": blob.bytes.length })
+  res.end(blob.bytes)
+})
 
 const clientLayer = (url: string, budget: NodeHttp.BodyBudget) =>
   RegistryClient.layer({ url }).pipe(

@@ -3,10 +3,8 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import { globalOptions, hostArg, parseHostTarget, result, withEnv } from "../internal/commandKit.js"
+import { globalOptions, hostArg } from "../internal/commandKit.js"
+import * as Runs from "../internal/metadataRuns.js"
 
 export const catalog = Command.make(
   "catalog",
@@ -15,13 +13,5 @@ export const catalog = Command.make(
     host: hostArg,
     n: Options.integer("page-size").pipe(Options.withDescription("Entries asked per page"), Options.optional)
   },
-  ({ global, host, n }) =>
-    Effect.flatMap(parseHostTarget(host), (t) =>
-      withEnv(global, [t], (env) =>
-        Effect.gen(function*() {
-          const client = yield* env.client(t.registry)
-          yield* client.repositoriesStream(Option.isSome(n) ? { n: n.value } : {}).pipe(
-            Stream.runForEach((repository) => result(env, repository, { repository }))
-          )
-        })))
+  Runs.catalog
 ).pipe(Command.withDescription("List the repositories of HOST"))

@@ -9,17 +9,8 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CliError } from "../internal/cliIo.js"
-import {
-  arg,
-  bad,
-  decodeJson,
-  globalOptions,
-  parseRef,
-  readFile,
-  refArg,
-  result,
-  withRegistry
-} from "../internal/commandKit.js"
+import { arg, bad, globalOptions, parseRef, readFile, refArg, result, withRegistry } from "../internal/commandKit.js"
+import * as Runs from "../internal/metadataRuns.js"
 
 const manifestPut = Command.make(
   "put",
@@ -64,30 +55,7 @@ export const manifest = Command.make(
     ref: refArg().pipe(Args.optional),
     pretty: Options.boolean("pretty").pipe(Options.withDescription("Indent the JSON (the bytes then differ)"))
   },
-  ({ global, pretty, ref }) =>
-    Option.match(ref, {
-      onNone: () => Effect.fail(bad("manifest: give a REF to print, or use manifest put REF FILE")),
-      onSome: (s) =>
-        withRegistry(global, parseRef(s), (env, client, r) =>
-          Effect.gen(function*() {
-            const m = yield* client.getManifest(r.repository, Reference.manifestReference(r))
-            if (global.json) {
-              const parsed = yield* decodeJson(m.bytes, "the manifest")
-              yield* result(env, "", {
-                reference: Reference.format(r),
-                digest: m.digest,
-                mediaType: m.mediaType,
-                size: m.bytes.length,
-                manifest: parsed
-              })
-            } else if (pretty) {
-              const parsed = yield* decodeJson(m.bytes, "the manifest")
-              yield* env.io.stdout(JSON.stringify(parsed, null, 2) + "\n")
-            } else {
-              yield* env.io.stdout(m.bytes)
-            }
-          }))
-    })
+  Runs.manifest
 ).pipe(
   Command.withDescription("Print the manifest of REF: its exact bytes (or --pretty, or --json with digest)"),
   Command.withSubcommands([manifestPut])

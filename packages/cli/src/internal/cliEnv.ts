@@ -7,7 +7,6 @@ import * as CredentialHelper from "@effect-registry/node/CredentialHelper"
 import * as DockerConfig from "@effect-registry/node/DockerConfig"
 import * as NodeHash from "@effect-registry/node/NodeHash"
 import * as NodeHttp from "@effect-registry/node/NodeHttp"
-import * as Options from "@effect/cli/Options"
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -34,58 +33,6 @@ export interface Global {
   readonly json: boolean
   readonly verbose: boolean
 }
-
-export const global: Options.Options<Global> = Options.all({
-  username: Options.text("username").pipe(
-    Options.withAlias("u"),
-    Options.withDescription(
-      "User name for the registries named on the command line; the password comes from --password-stdin, " +
-        "-p, or a prompt on a terminal"
-    ),
-    Options.optional
-  ),
-  password: Options.text("password").pipe(
-    Options.map(Redacted.make),
-    Options.withAlias("p"),
-    Options.withDescription(
-      "Password for --username (visible to other users in the process list: prefer --password-stdin or the prompt)"
-    ),
-    Options.optional
-  ),
-  passwordStdin: Options.boolean("password-stdin").pipe(
-    Options.withDescription("Read the password for --username from standard input")
-  ),
-  insecure: Options.boolean("insecure").pipe(
-    Options.withDescription("Do not verify TLS certificates, of every registry (one: --registry-opt HOST=insecure)")
-  ),
-  plainHttp: Options.boolean("plain-http").pipe(
-    Options.withDescription(
-      "Speak plain http to every registry (one: http://HOST/... in the reference, or --registry-opt HOST=plain-http)"
-    )
-  ),
-  caFile: Options.text("ca-file").pipe(
-    Options.withDescription(
-      "A PEM file of certificate authorities to trust besides the system's, for every registry (one: " +
-        "--registry-opt HOST=ca-file=PATH)"
-    ),
-    Options.optional
-  ),
-  registryOpt: Options.text("registry-opt").pipe(
-    Options.withDescription(
-      "A setting for one registry, repeatable: HOST=plain-http, HOST=https, HOST=insecure, HOST=ca-file=PATH, " +
-        "HOST=mirror=MIRROR, HOST=credentials=docker-config|none|helper:NAME (also in the settings file)"
-    ),
-    Options.repeated,
-    Options.withDefault([])
-  ),
-  json: Options.boolean("json").pipe(
-    Options.withDescription("Machine-readable output: one JSON object per result line; errors as one JSON object")
-  ),
-  verbose: Options.boolean("verbose").pipe(
-    Options.withAlias("v"),
-    Options.withDescription("Log each HTTP request to standard error (method, URL without query, status, time)")
-  )
-})
 
 /** A registry named on the command line, with the scheme its reference gave, if any. */
 export interface Target {

@@ -2,6 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
+import * as Http from "node:http"
 
 export interface Ran {
   readonly code: number
@@ -57,3 +58,13 @@ export const pushTinyImage = (url: string, repository: string, tag: string) =>
     if (put.status !== 201) throw new Error(`manifest upload: ${put.status}`)
     return sha(manifest)
   })
+
+/** A port nothing listens on: bound once, then closed. */
+export const closedPort = Effect.async<number>((resume) => {
+  const server = Http.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})

@@ -15,6 +15,7 @@ import * as path from "node:path"
 import * as zlib from "node:zlib"
 
 import { json, putBlob, sha } from "@effect-registry/test-infra/LayoutFixture"
+import type { Io } from "../../src/internal/cliIo.js"
 
 export { type Desc, json, listBlobs, putBlob, sha, writeLayout } from "@effect-registry/test-infra/LayoutFixture"
 
@@ -53,6 +54,8 @@ export const cli = (
     readonly noColor?: boolean
     readonly typed?: string
     readonly env?: Readonly<Record<string, string>>
+    /** what runs `args` (default `Cli.run`, the whole tree) */
+    readonly run?: (args: ReadonlyArray<string>) => Effect.Effect<Cli.ExitCode, never, Io>
   }
 ): Effect.Effect<Ran> =>
   Effect.gen(function*() {
@@ -63,7 +66,7 @@ export const cli = (
       noColor: options.noColor,
       typed: options.typed
     })
-    const code = yield* Cli.run(args).pipe(
+    const code = yield* (options.run ?? Cli.run)(args).pipe(
       Effect.provide(io.layer),
       Effect.withConfigProvider(
         ConfigProvider.fromMap(

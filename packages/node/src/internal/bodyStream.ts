@@ -1,5 +1,5 @@
 /**
- * Response bodies as streams: undici's (or node:http's) body read as its own buffers, batched, bounded by a
+ * Response bodies as streams: undici's (or node:http's) body read as its own buffers as they arrive, bounded by a
  * limit per body and a budget shared by a client's bodies; and the wrapping of a platform answer whose body is
  * read that way. `NodeHttp` re-exports the public parts.
  *
@@ -20,9 +20,7 @@ import * as Stream from "effect/Stream"
 import * as NodeStreams from "node:stream"
 
 export const DefaultBodyBuffer = 16 * 1024 * 1024
-export const DefaultMemoryBudget = 16 * 1024 * 1024
-/** The longest received bytes wait for the rest of their batch before they are handed over anyway. */
-const BatchDelayMs = 10
+export const DefaultMemoryBudget = 2 * 1024 * 1024
 
 // @effect/platform answers with a wrapper (`original`: the undici answer, whose `source.body` is undici's
 // body stream). When that shape is there, the body is read by `bodyStream`; otherwise (another platform
@@ -79,10 +77,12 @@ const isMutable = (budget: BodyBudget): budget is MutableBudget =>
   Predicate.hasProperty(budget, "paused") && budget.paused instanceof Set
 
 /**
- * A Node `Readable` of bytes as a `Stream`, without copying: the stream runs in flowing mode, its pieces
- * are gathered as they arrive and handed over together (one `Chunk` per pull) once a quarter of `limit`
- * waits, or 10 ms after the first of them arrived (a slow body still flows piece by piece), and the
- * readable is paused while `limit` bytes or more wait. With a shared `budget` ({@link makeBodyBudget}) it is
+ * A Node `Readable` of bytes as a `Stream`, without copying: the stream runs in flowing mode, and each pull
+ * takes every piece that arrived since the last one (one `Chunk`), or waits for the next piece when none
+ * did. Nothing is held back to fill a batch: a consumer keeping up takes each socket read as it arrives, so
+ * the buffers are dropped while young and the garbage collector frees them in its cheap young-generation
+ * pass (buffers held across two of those passes are moved to the old generation, whose external memory
+ * then forces full collections). The readable is paused while `limit` bytes or more wait. With a shared `budget` ({@link makeBodyBudget}) it is
  * also paused while the bodies sharing it hold the budget's limit or more and this one holds at least its
  * share (a sixteenth of that limit, at least 64 KiB); pieces waiting in a paused body are handed over at
  * the next pull. Received pieces always come before an error or the end. The readable is destroyed when the
@@ -98,7 +98,6 @@ export const bodyStream = <E>(
   budget?: BodyBudget
 ): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
-    const batch = Math.max(1, Math.floor(limit / 4))
     const shared = budget !== undefined && isMutable(budget) ? budget : undefined
     const share = shared === undefined ? limit : Math.min(limit, shareOf(shared))
     let pieces: Array<Uint8Array> = []
@@ -106,22 +105,10 @@ export const bodyStream = <E>(
     let ended = false
     let failure: { readonly cause: unknown } | undefined
     let wake: (() => void) | undefined
-    // a partial batch is due once it has waited BatchDelayMs
-    let due = false
-    let timer: ReturnType<typeof setTimeout> | undefined
     const notify = () => {
       const w = wake
       wake = undefined
       if (w !== undefined) w()
-    }
-    const armTimer = () => {
-      if (timer !== undefined || due) return
-      timer = setTimeout(() => {
-        timer = undefined
-        due = true
-        notify()
-      }, BatchDelayMs)
-      timer.unref()
     }
     const resumeSelf = () => {
       if (readable.isPaused() && failure === undefined && !ended) readable.resume()
@@ -139,8 +126,7 @@ export const bodyStream = <E>(
         }
       }
       if (full) readable.pause()
-      if (full || waiting >= batch) notify()
-      else armTimer()
+      notify()
     }
     // gives back what this body held to the shared budget; the bodies it paused go on once it has room
     const release = () => {
@@ -170,16 +156,11 @@ export const bodyStream = <E>(
     readable.on("error", onFailure)
     readable.on("close", onEnd)
     const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
-      if (pieces.length > 0 && (waiting >= batch || due || ended || failure !== undefined || readable.isPaused())) {
+      if (pieces.length > 0) {
         const out = pieces
         release()
         pieces = []
         waiting = 0
-        due = false
-        if (timer !== undefined) {
-          clearTimeout(timer)
-          timer = undefined
-        }
         resumeSelf()
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
@@ -199,7 +180,6 @@ export const bodyStream = <E>(
     })
     return Stream.repeatEffectChunkOption(pull).pipe(
       Stream.ensuring(Effect.sync(() => {
-        if (timer !== undefined) clearTimeout(timer)
         release()
         pieces = []
         waiting = 0

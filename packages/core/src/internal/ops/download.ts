@@ -6,12 +6,14 @@
  */
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Channel from "effect/Channel"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import * as AuthService from "../../AuthService.js"
-import type * as Digest from "../../Digest.js"
-import * as Hash from "../../Hash.js"
+import * as Digest from "../../Digest.js"
 import * as RegistryClientError from "../../RegistryClientError.js"
 import type { BlobError, DownloadBlobError } from "../../RegistryClientError.js"
 import type { DownloadOptions } from "../../RegistryClientTypes.js"
@@ -19,6 +21,7 @@ import * as RegistryError from "../../RegistryError.js"
 import * as ErrorUnion from "../errorUnion.js"
 import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
+import * as Verify from "../verify.js"
 import { validBlob } from "./validate.js"
 
 const scopes = AuthService.scopes
@@ -90,7 +93,8 @@ export type DownloadError = BlobError
  * The bytes of a blob as a stream, never held in memory. Whole reads are
  * verified (size from `options.size` or else `Content-Length`: reading stops as
  * soon as more bytes arrive; digest), and resumed with `Range` after
- * a broken connection, up to `env.maxResumes` times.
+ * a broken connection, up to `env.maxResumes` times. The requests' spans are
+ * children of `span` when given.
  *
  * @since 0.1.0
  */
@@ -99,7 +103,8 @@ export const download = (
   repository: string,
   digest: Digest.Digest,
   scopes: ReadonlyArray<string>,
-  options: DownloadOptions | undefined
+  options: DownloadOptions | undefined,
+  span?: Tracer.AnySpan
 ): Stream.Stream<Uint8Array, DownloadError> => {
   const ctx: Request.ErrorContext = { repository, digest }
   const url = `${env.baseUrl}/v2/${repository}/blobs/${digest}`
@@ -134,7 +139,7 @@ export const download = (
         return { response, skip: 0 }
       }
       return { response, skip: from }
-    }).pipe(Effect.retry(env.retry))
+    }).pipe(Effect.retry(env.retry), (opened) => span === undefined ? opened : Effect.withParentSpan(opened, span))
 
   const body = (response: HttpClientResponse.HttpClientResponse, skip: number, limit: number | undefined) => {
     let s = response.stream.pipe(
@@ -156,26 +161,23 @@ export const download = (
   }
 
   const whole = Stream.suspend(() => {
-    let received = 0
+    // the bytes handed on so far (counted by the verifying stage, which every piece passes before the next
+    // is read): where a broken read resumes
+    const received: Verify.Counter = { bytes: 0 }
     let resumes = 0
     const guard = (
       stream: Stream.Stream<Uint8Array, Request.ResponseFailure>
     ): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
-      stream.pipe(
-        // one step per chunk of pieces, not per piece
-        Stream.mapChunks((chunk) => {
-          for (const bytes of chunk) received += bytes.length
-          return chunk
-        }),
-        Stream.catchAll((error) =>
+      Stream.catchAll(
+        stream,
+        (error) =>
           error._tag === "TransportError" && (error.reason === "Transport" || error.reason === "Timeout") &&
             resumes < env.maxResumes
             ? Stream.suspend(() => {
               resumes++
-              return from(received)
+              return from(received.bytes)
             })
             : Stream.fail(error)
-        )
       )
     const from = (offset: number): Stream.Stream<Uint8Array, Request.ResponseFailure> =>
       guard(Stream.unwrap(Effect.map(open(offset), ({ response, skip }) => body(response, skip, undefined))))
@@ -195,10 +197,12 @@ export const download = (
         )
       }
       const size = expected ?? length
+      // counting, the size bound, hashing and the verdict in one stage (what `Hash.verify` does)
+      const hasher = env.hash.make(Digest.algorithm(digest))
       return Effect.succeed(
-        guard(body(response, 0, undefined)).pipe(
-          Hash.verify({ digest, size, repository }),
-          Stream.provideService(Hash.Hash, env.hash)
+        Stream.pipeThroughChannel(
+          guard(body(response, 0, undefined)),
+          Verify.verifyChannel<Request.ResponseFailure>(hasher, { digest, size, repository }, received)
         )
       )
     }))
@@ -244,16 +248,24 @@ export const takeBytes =
  * @since 0.1.0
  */
 export const make = (env: Request.OpsEnv) => {
+  // The span covers the whole stream (it ends with it, recording its exit) and is the parent of the
+  // requests' spans; it is not provided to the body's stages (`Stream.withSpan` would wrap every pull of every
+  // stage in a context of its own: a download makes one pull per socket read, ~16 000 per GiB).
   const downloadBlob = (
     repository: string,
     digest: string,
     options?: DownloadOptions
   ): Stream.Stream<Uint8Array, DownloadBlobError> =>
-    Stream.unwrap(
-      Effect.map(validBlob(repository, digest), ({ d, repo }) => download(env, repo, d, [scopes.pull(repo)], options))
-    ).pipe(
-      Stream.mapError(toDownloadBlobError),
-      Stream.withSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } })
-    )
+    Stream.fromChannel(Channel.acquireUseRelease(
+      Effect.makeSpan("RegistryClient.downloadBlob", { attributes: { repository, digest } }),
+      (span) =>
+        Stream.toChannel(Stream.unwrap(
+          Effect.map(
+            validBlob(repository, digest),
+            ({ d, repo }) => download(env, repo, d, [scopes.pull(repo)], options, span)
+          ).pipe(Effect.withParentSpan(span))
+        )),
+      (span, exit) => Effect.map(Clock.currentTimeNanos, (now) => span.end(now, exit))
+    )).pipe(Stream.mapError(toDownloadBlobError))
   return { downloadBlob }
 }
