@@ -77,6 +77,148 @@ export const reopenable = <E, R>(open: (offset: number) => Stream.Stream<Uint8Ar
 })
 
 /**
+ * Opens a source at `offset` like `open`, but reads each piece into the buffer `buffer()` returns at that
+ * moment (filling as much of it as the source has) instead of a new one, and emits that buffer (or the part
+ * of it filled). The caller decides when a buffer comes back: it hands out a buffer again only once it is
+ * done with the piece read into it before (see {@link reopenableInto}).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OpenInto<E = never, R = never> = (
+  offset: number,
+  buffer: () => Uint8Array
+) => Stream.Stream<Uint8Array, E, R>
+
+// Keyed by the `open` function: a wrapper that replaces `open` (to map its errors, count its bytes...)
+// loses the capability unless it hands on one of its own, so no wrapper is ever bypassed.
+const intoByOpen = new WeakMap<object, OpenInto<unknown, unknown>>()
+
+/**
+ * A re-openable source that can also read its pieces into buffers the reader hands it ({@link OpenInto}):
+ * an upload from a file then reuses a few buffers rather than allocating one per piece, which spares the
+ * garbage collector most of its work. `openInto` must give the same bytes as `open`. The capability
+ * belongs to this `open` function: a source made from this one with another `open` does not have it
+ * unless it is made with `reopenableInto` too.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const bytes = new Uint8Array([1, 2, 3])
+ * const source = BlobSource.reopenableInto(
+ *   (offset) => Stream.make(bytes.slice(offset)),
+ *   (offset, buffer) =>
+ *     Stream.sync(() => {
+ *       const into = buffer()
+ *       const n = Math.min(into.length, bytes.length - offset)
+ *       into.set(bytes.subarray(offset, offset + n))
+ *       return into.subarray(0, n)
+ *     })
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const reopenableInto = <E, R>(
+  open: (offset: number) => Stream.Stream<Uint8Array, E, R>,
+  openInto: OpenInto<E, R>
+): Reopenable<E, R> => {
+  const opener = (offset: number) => open(offset)
+  intoByOpen.set(opener, openInto as OpenInto<unknown, unknown>)
+  return { _tag: "Reopenable", open: opener }
+}
+
+/**
+ * `count` buffers of `size` bytes for an {@link OpenInto}, handed out in turn (each made when first
+ * needed): the buffer handed out `n`-th comes back as the `(n + count)`-th, so whoever reads the pieces
+ * must be done with each before `count - 1` more are read.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ *
+ * const next = BlobSource.bufferRing(2, 1024)
+ * const [a, b, c] = [next(), next(), next()] // c === a
+ * ```
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const bufferRing = (count: number, size: number): () => Uint8Array => {
+  const buffers: Array<Uint8Array> = []
+  const n = Math.max(1, Math.floor(count))
+  let next = 0
+  return () => {
+    const at = next
+    next = (next + 1) % n
+    const existing = buffers[at]
+    if (existing !== undefined) return existing
+    const made = new Uint8Array(Math.max(1, Math.floor(size)))
+    buffers[at] = made
+    return made
+  }
+}
+
+/**
+ * Buffers for the runs of {@link OpenInto} streams: each run of a stream made with the pool takes a
+ * {@link bufferRing} (one that a run which ended gave back, else a new one) and gives it back when it ends.
+ * A ring goes on with its turn from one run to the next, so the buffers read into last are read into again
+ * last. Runs side by side have rings of their own: the pool holds as many rings as runs were ever at once.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type BufferPool = <A, E, R>(
+  use: (buffer: () => Uint8Array) => Stream.Stream<A, E, R>
+) => Stream.Stream<A, E, R>
+
+/**
+ * A {@link BufferPool} of rings of `count` buffers of `size` bytes.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const pool = BlobSource.bufferPool(2, 1024 * 1024)
+ * const source = BlobSource.fromBytes(new Uint8Array(10))
+ * const into = BlobSource.openIntoOf(source)
+ * const stream = into === undefined ? source.open(0) : pool((buffer) => into(0, buffer))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const bufferPool = (count: number, size: number): BufferPool => {
+  const free: Array<() => Uint8Array> = []
+  return (use) =>
+    Stream.unwrapScoped(
+      Effect.map(
+        Effect.acquireRelease(
+          Effect.sync(() => free.pop() ?? bufferRing(count, size)),
+          (ring) =>
+            Effect.sync(() => {
+              free.push(ring)
+            })
+        ),
+        use
+      )
+    )
+}
+
+/**
+ * The {@link OpenInto} of a source made with {@link reopenableInto}, if it has one.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const openIntoOf = <E, R>(source: BlobSource<E, R>): OpenInto<E, R> | undefined =>
+  source._tag === "Reopenable" ? intoByOpen.get(source.open) as OpenInto<E, R> | undefined : undefined
+
+/**
  * A re-openable source over bytes held in memory.
  *
  * @example

@@ -178,8 +178,12 @@ export const copy = (options: Options): Effect.Effect<Result, CopyError> =>
               return result.mounted ? "Mounted" as const : result.skipped ? "Existed" as const : "Transferred" as const
             })
           }
+          // Every opening of the source reads the blob from its start (a monolithic upload, `size` known, only
+          // restarts from 0), and `downloadBlob` verifies that read: it fails on a wrong digest or size, which
+          // fails the upload's body as the upload's own check would (both give their verdict at the end of the
+          // bytes; the target registry checks the digest too). So the bytes are not hashed a second time.
           return Effect.map(
-            to.client.uploadBlob(to.repository, blob.digest, source, { size }),
+            to.client.uploadBlob(to.repository, blob.digest, source, { size, verifyDigest: false }),
             (result) => result.skipped ? "Existed" as const : "Transferred" as const
           )
         })

@@ -49,8 +49,15 @@ export type Wrap = <E, R>(stream: Stream.Stream<Uint8Array, E, R>, offset?: numb
  * @since 0.2.0
  * @category combinators
  */
-export const wrapSource = <E, R>(source: BlobSource.Reopenable<E, R>, wrap: Wrap): BlobSource.BlobSource<E, R> =>
-  BlobSource.reopenable((offset) => wrap(source.open(offset), offset))
+export const wrapSource = <E, R>(source: BlobSource.Reopenable<E, R>, wrap: Wrap): BlobSource.BlobSource<E, R> => {
+  const into = BlobSource.openIntoOf(source)
+  return into === undefined
+    ? BlobSource.reopenable((offset) => wrap(source.open(offset), offset))
+    : BlobSource.reopenableInto(
+      (offset) => wrap(source.open(offset), offset),
+      (offset, buffer) => wrap(into(offset, buffer), offset)
+    )
+}
 
 /**
  * One blob transfer: `BlobStart`, the `BlobProgress` events of whatever `run`

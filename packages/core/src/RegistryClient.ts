@@ -35,6 +35,7 @@ import * as PutManifest from "./internal/ops/putManifest.js"
 import * as Referrers from "./internal/ops/referrers.js"
 import * as Sessions from "./internal/ops/sessions.js"
 import * as UploadBlob from "./internal/ops/uploadBlob.js"
+import * as UploadBody from "./internal/ops/uploadBody.js"
 import * as Manifest from "./Manifest.js"
 import type * as RateLimit from "./RateLimit.js"
 import type * as Errors from "./RegistryClientError.js"
@@ -290,6 +291,22 @@ const bodyIdleByTransport = (
   transport.value.bodyIdle !== undefined && Duration.lessThanOrEqualTo(transport.value.bodyIdle, timeout)
 
 /**
+ * Told by an `HttpClient` layer that it is done with each piece of a streamed request body (has written it
+ * out, or given up on it) before it pulls more than `piecesAhead` further pieces (`NodeHttp` provides it: it
+ * writes one piece, waits until the socket took it, then pulls the next). The client then reads the blob of
+ * an upload from a source made with `BlobSource.reopenableInto` (a `BlobFile` source) into a few buffers it
+ * reuses, rather than one new buffer per piece. Not used when {@link Options.transformClient} is set (the
+ * client it makes may hold pieces for longer).
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class RequestBodyReuse extends Context.Tag("@effect-registry/core/RegistryClient/RequestBodyReuse")<
+  RequestBodyReuse,
+  { readonly piecesAhead: number }
+>() {}
+
+/**
  * Default of {@link Options.timeout}: 1 minute.
  *
  * @since 0.1.0
@@ -344,6 +361,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const timeout = Duration.decode(options.timeout ?? DefaultTimeout)
   const uploadTimeout = Duration.decode(options.uploadTimeout ?? DefaultUploadTimeout)
   const transport = yield* Effect.serviceOption(TransportTimeout)
+  const reuse = options.transformClient === undefined ? yield* Effect.serviceOption(RequestBodyReuse) : Option.none()
   const http = Request.withTimeouts(
     options.transformClient !== undefined ? options.transformClient(http0) : http0,
     timeout,
@@ -369,6 +387,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     maxPages: options.maxPages ?? Pagination.DefaultMaxPages,
     readIdleTimeout: bodyIdleByTransport(transport, timeout, options) ? Duration.infinity : timeout,
     maxUploadRestarts: options.maxUploadRestarts ?? 10,
+    bodyBuffers: Option.match(reuse, { onNone: () => undefined, onSome: (r) => UploadBody.pool(r.piecesAhead) }),
     bodyTimeout: Duration.decode(options.bodyTimeout ?? Request.DefaultBodyTimeout)
   }
   const { ping } = Ping.make(env)

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type * as BlobSource from "@effect-registry/core/BlobSource"
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import type * as Digest from "@effect-registry/core/Digest"
 import * as Hash from "@effect-registry/core/Hash"
 import type * as RegistryError from "@effect-registry/core/RegistryError"
@@ -120,7 +120,7 @@ export const source = (
     const first = yield* Effect.mapError(Effect.scoped(SafeFile.open(path, { follow })), failed(true))
     const size = first.size
     const chunkSize = Math.max(1, Math.floor(options?.chunkSize ?? DefaultChunkSize))
-    const open = (offset: number): Stream.Stream<Uint8Array, BlobFileError> => {
+    const openInto = (offset: number, buffer?: () => Uint8Array): Stream.Stream<Uint8Array, BlobFileError> => {
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
         return Stream.fail(new BlobFileError({ reason: "Offset", path }))
       }
@@ -128,11 +128,54 @@ export const source = (
       return Stream.unwrapScoped(Effect.gen(function*() {
         const again = yield* SafeFile.open(path, { follow })
         if (!SafeFile.sameFile(first, again)) return yield* Effect.fail<SafeFile.OpenFailure>({ _tag: "Changed" })
-        return SafeFile.stream(again, offset, chunkSize)
+        return SafeFile.stream(again, offset, chunkSize, buffer)
       })).pipe(Stream.mapError(failed(false)))
     }
-    return { _tag: "Reopenable", path, size, open }
+    // an upload reads the file into buffers it reuses (`BlobSource.openIntoOf`)
+    const reopenable = BlobSource.reopenableInto((offset) => openInto(offset), openInto)
+    return { _tag: "Reopenable", open: reopenable.open, path, size }
   })
+
+const CheckBytes = 1024 * 1024
+
+/**
+ * The digest and size of a source's file, hashed with the `Hash` service in one pass: read in pieces of
+ * 1 MiB into two buffers used in turn (each piece is hashed before the next is read), taken from `buffers`
+ * when given (a `BlobSource.bufferPool` shared by several checks; rings of at least 2 buffers).
+ *
+ * @example
+ * ```ts
+ * import { BlobFile, NodeHash } from "@effect-registry/node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const described = Effect.flatMap(BlobFile.source("layer.tar.gz"), (s) => BlobFile.sourceDigest(s)).pipe(
+ *   Effect.provide(NodeHash.layer)
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const sourceDigest = (
+  source: Source,
+  algorithm: Digest.Algorithm = "sha256",
+  buffers?: BlobSource.BufferPool
+): Effect.Effect<{ readonly digest: Digest.Digest; readonly size: number }, BlobFileError, Hash.Hash> => {
+  const into = BlobSource.openIntoOf(source)
+  if (into === undefined) return Hash.digestOf(source.open(0), algorithm)
+  return Hash.digestOf(
+    buffers === undefined ? into(0, BlobSource.bufferRing(2, CheckBytes)) : buffers((buffer) => into(0, buffer)),
+    algorithm
+  )
+}
+
+/**
+ * A pool for {@link sourceDigest}: rings of two 1 MiB buffers.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const digestBuffers = (): BlobSource.BufferPool => BlobSource.bufferPool(2, CheckBytes)
 
 /**
  * The digest and size of a file, hashed with the `Hash` service.
@@ -155,7 +198,7 @@ export const digest = (
   { readonly digest: Digest.Digest; readonly size: number },
   BlobFileError,
   Hash.Hash
-> => Effect.flatMap(source(path), (s) => Hash.digestOf(s.open(0), algorithm))
+> => Effect.flatMap(source(path), (s) => sourceDigest(s, algorithm))
 
 /**
  * Options of {@link writeAtomic}.

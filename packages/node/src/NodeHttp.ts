@@ -34,6 +34,7 @@ import * as NodeStreams from "node:stream"
 import * as Tls from "node:tls"
 import * as Body from "./internal/bodyStream.js"
 import * as Head from "./internal/headRequest.js"
+import * as RequestBody from "./internal/requestBody.js"
 
 /**
  * Timeouts of the connection pool. Each accepts a `Duration` input
@@ -388,7 +389,10 @@ export const bodyStream: <E>(
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<HttpClient.HttpClient | RegistryClient.TransportTimeout, NodeHttpError> => {
+): Layer.Layer<
+  HttpClient.HttpClient | RegistryClient.TransportTimeout | RegistryClient.RequestBodyReuse,
+  NodeHttpError
+> => {
   // the platform's undici client, with HEAD requests sent straight on the dispatcher (internal/headRequest.ts)
   const undici = Layer.effect(
     HttpClient.HttpClient,
@@ -403,14 +407,25 @@ export const layer = (
     Layer.provide(NodeFileSystem.layer)
   )
   // undici enforces the headers timeout and the body timeout (no data while the body is not paused) on every
-  // request (makeDispatcher puts them back on each dispatch); 0 turns undici's body timeout off
+  // request (makeDispatcher puts them back on each dispatch); 0 turns undici's body timeout off. The request
+  // bodies go as iterables, each piece written before the next is pulled.
   const bodyIdleMs = millis(options.timeouts?.bodyIdle, DefaultBodyIdleMs)
-  const transportTimeout = Layer.succeed(RegistryClient.TransportTimeout, {
-    headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs)),
-    ...(bodyIdleMs > 0 ? { bodyIdle: Duration.millis(bodyIdleMs) } : {})
-  })
+  const transportTimeout = Layer.merge(
+    Layer.succeed(RegistryClient.TransportTimeout, {
+      headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs)),
+      ...(bodyIdleMs > 0 ? { bodyIdle: Duration.millis(bodyIdleMs) } : {})
+    }),
+    Layer.succeed(RegistryClient.RequestBodyReuse, { piecesAhead: RequestBody.PiecesAhead })
+  )
   const limit = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
-  if (!(limit > 0)) return Layer.merge(undici, transportTimeout)
+  if (!(limit > 0)) {
+    return Layer.merge(
+      Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, RequestBody.withIterableBodies)).pipe(
+        Layer.provide(undici)
+      ),
+      transportTimeout
+    )
+  }
   const given = options.memoryBudget
   const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? Body.DefaultMemoryBudget)
   return Layer.effect(
@@ -420,7 +435,7 @@ export const layer = (
         // one budget for every body of the clients built from this layer
         const budget = typeof given === "object" ? given : Body.makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
         return HttpClient.transformResponse(
-          client,
+          RequestBody.withIterableBodies(client),
           Effect.map((response) => Body.withBodyStream(response, limit, budget))
         )
       }))

@@ -288,6 +288,8 @@ export const push = (
       const concurrency = Math.max(1, options?.concurrency ?? 4)
       // Every blob file is checked before the first byte of any leaves the machine: a regular file inside
       // the layout (no symbolic link followed) of the size the manifest gives, hashing to its digest.
+      // (the checks read into buffers they share: as many pairs of 1 MiB as checks run at once)
+      const buffers = BlobFile.digestBuffers()
       const sources = yield* Effect.forEach(graph.blobs, (blob) =>
         Effect.gen(function*() {
           const path = Files.blobPath(dir, blob.digest)
@@ -304,15 +306,21 @@ export const push = (
           if (blob.size !== undefined && source.size !== blob.size) {
             return yield* invalid(`${source.size} bytes where the manifest says ${blob.size}`)
           }
-          const actual = yield* Hash.digestOf(source.open(0), Digest.algorithm(blob.digest))
+          const actual = yield* BlobFile.sourceDigest(source, Digest.algorithm(blob.digest), buffers)
           if (actual.digest !== blob.digest) return yield* invalid(`hashes to ${actual.digest}`)
           return { blob, source }
         }), { concurrency })
       const tally = Tally.make()
       // Each opening of a source reads the file checked above (same inode and size) and no more than its size.
+      // Its digest was checked just above, so the upload does not hash it a second time (`verifyDigest:
+      // false`; the size is still counted): a file rewritten in place since then is refused by the registry,
+      // which checks the digest of what it received before it stores the blob.
       yield* Effect.forEach(sources, ({ blob, source }) =>
         Tally.transfer(tally, blob.digest, source.size, (wrap) =>
-          client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), { size: source.size }).pipe(
+          client.uploadBlob(repository, blob.digest, Tally.wrapSource(source, wrap), {
+            size: source.size,
+            verifyDigest: false
+          }).pipe(
             Effect.map((result) =>
               result.skipped ? "Existed" : result.mounted ? "Mounted" : "Transferred"
             )

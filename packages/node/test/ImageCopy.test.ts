@@ -8,6 +8,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { descriptorOf, pushImage, pushIndex, uploadBytes } from "./support/images.js"
 
 const realClient = (registry: RealRegistry.Running) =>
@@ -54,6 +56,30 @@ layer(RealRegistry.layer(), { timeout: "120 seconds", excludeTestServices: true 
         })
         assert.deepStrictEqual([again.existed, again.mounted, again.transferred], [3, 0, 0])
         assert.strictEqual(yield* client.manifestDigest("copy/dst", "v2"), image.manifest.digest)
+      }))
+
+    it.scoped("between two registry processes: a blob the source serves with other bytes fails the copy, nothing stored", () =>
+      Effect.gen(function*() {
+        const registry = yield* RealRegistry.RealRegistry
+        const other = yield* RealRegistry.make()
+        const from = yield* realClient(registry)
+        const to = yield* realClient(other)
+        const image = yield* pushImage(from, "bad/src", { os: "linux", architecture: "amd64" }, 3 * 1024 * 1024)
+        yield* from.putManifest("bad/src", "v1", image.manifest)
+        // the source's stored layer is rewritten in place with other bytes of the same size
+        const layer = image.layers[0]
+        const hex = layer.digest.slice("sha256:".length)
+        const data = path.join(registry.rootDirectory, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data")
+        const bytes = fs.readFileSync(data)
+        bytes[bytes.length - 1] ^= 0xff
+        fs.writeFileSync(data, bytes)
+        const result = yield* Effect.either(ImageCopy.copy({
+          from: { client: from, repository: "bad/src", reference: "v1" },
+          to: { client: to, repository: "bad/dst", tag: "v1" }
+        }))
+        assert.isTrue(Either.isLeft(result) && result.left._tag === "DigestMismatch", String(result))
+        assert.isFalse(yield* to.hasBlob("bad/dst", layer.digest))
+        assert.isFalse(yield* Effect.either(to.getManifest("bad/dst", "v1")).pipe(Effect.map(Either.isRight)))
       }))
 
     it.scoped("between two registry processes: an index with two platforms, progress adds up", () =>

@@ -230,7 +230,11 @@ layer(Suite, { timeout: "240 seconds", excludeTestServices: true })("Reliability
             const options: RegistryClient.UploadOptions = plan.mode === "monolithic"
               ? { size: plan.size }
               : plan.mode === "chunked"
-              ? { chunkSize: Math.max(16 * KiB, Math.ceil(plan.size / 3)) }
+              // a quarter of them with the size: each chunk is then read again from the source for every request
+              ? {
+                chunkSize: Math.max(16 * KiB, Math.ceil(plan.size / 3)),
+                ...(plan.index % 4 === 0 ? { size: plan.size } : {})
+              }
               : {}
             const result = yield* c.uploadBlob(repository, digest, source, options)
             assert.strictEqual(result.digest, digest)

@@ -112,26 +112,55 @@ export const open = (
 export const sameFile = (a: Opened, b: Opened): boolean => a.dev === b.dev && a.ino === b.ino && a.size === b.size
 
 // Reads into `buffer` at `position`; the result is the part of `buffer` filled (empty at the end of the file).
+// Interrupted while the read is in flight, it waits for the read to end: once it returns, nothing writes into
+// `buffer` (which may be handed out again) or reads `fd` (which may be closed).
 const readAt = (fd: number, buffer: Uint8Array, position: number): Effect.Effect<Uint8Array, OpenFailure> =>
   Effect.async<Uint8Array, OpenFailure>((resume) => {
+    let ended = false
+    let onEnd: (() => void) | undefined
     Fs.read(fd, buffer, 0, buffer.length, position, (error, read) => {
+      ended = true
+      onEnd?.()
       resume(error === null ? Effect.succeed(buffer.subarray(0, read)) : Effect.fail(failure("Failed", error)))
+    })
+    return Effect.async<void>((wake) => {
+      if (ended) return wake(Effect.void)
+      onEnd = () => wake(Effect.void)
     })
   })
 
+// The buffer to read the piece at `position` into: the caller's (cut to what is left), else a new one.
+const bufferFor = (
+  opened: Opened,
+  position: number,
+  chunkSize: number,
+  buffer: (() => Uint8Array) | undefined
+): Uint8Array => {
+  const left = opened.size - position
+  const given = buffer?.()
+  if (given === undefined || given.length === 0) return new Uint8Array(Math.min(chunkSize, left))
+  return given.length <= left ? given : given.subarray(0, left)
+}
+
 /**
  * The bytes of an open file from `offset` to its size at open time, in chunks
- * of at most `chunkSize`: never more (a file that grew is cut at its size) and
- * never fewer (a file that shrank fails with `Changed`).
+ * of at most `chunkSize` (or read into the buffers `buffer` hands out, in
+ * turn): never more (a file that grew is cut at its size) and never fewer (a
+ * file that shrank fails with `Changed`).
  *
  * @internal
  */
-export const stream = (opened: Opened, offset: number, chunkSize: number): Stream.Stream<Uint8Array, OpenFailure> =>
+export const stream = (
+  opened: Opened,
+  offset: number,
+  chunkSize: number,
+  buffer?: () => Uint8Array
+): Stream.Stream<Uint8Array, OpenFailure> =>
   Stream.unfoldEffect(offset, (position) =>
     position >= opened.size
       ? Effect.succeed(Option.none())
       : Effect.flatMap(
-        readAt(opened.fd, new Uint8Array(Math.min(chunkSize, opened.size - position)), position),
+        readAt(opened.fd, bufferFor(opened, position, chunkSize, buffer), position),
         (bytes) =>
           bytes.length === 0
             ? Effect.fail(failure("Changed"))

@@ -10,6 +10,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
+import type * as BlobSource from "../../BlobSource.js"
 import type * as Hash from "../../Hash.js"
 import type * as RegistryError from "../../RegistryError.js"
 
@@ -72,4 +73,9 @@ export interface OpsEnv extends Env {
   readonly readIdleTimeout: Duration.Duration
   /** Times an upload restarts in a new session at most. */
   readonly maxUploadRestarts: number
+  /**
+   * The buffers an upload from a source with `BlobSource.openIntoOf` reads into (none: a new buffer per
+   * piece); when the transport tells `RequestBodyReuse`.
+   */
+  readonly bodyBuffers?: BlobSource.BufferPool | undefined
 }

@@ -22,7 +22,28 @@ import * as RegistryError from "../../RegistryError.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
+import * as UploadBody from "./uploadBody.js"
+import * as UploadSession from "./uploadSession.js"
 import * as UploadState from "./uploadState.js"
+
+export {
+  /** @since 0.1.0 */
+  blobUrl,
+  /** @since 0.1.0 */
+  cancelQuietly,
+  /** @since 0.1.0 */
+  headBlob,
+  /** @since 0.1.0 */
+  mount,
+  /** @since 0.1.0 */
+  startSession
+} from "./uploadSession.js"
+export type {
+  /** @since 0.1.0 */
+  MountResult,
+  /** @since 0.1.0 */
+  Session
+} from "./uploadSession.js"
 
 const OctetStream = "application/octet-stream"
 
@@ -68,100 +89,6 @@ const withDigest = (location: string, digest: Digest.Digest): string =>
     }
   })
 
-/** @since 0.1.0 */
-export const blobUrl = (env: Request.OpsEnv, repository: string, digest: Digest.Digest): string =>
-  `${env.baseUrl}/v2/${repository}/blobs/${digest}`
-
-/**
- * HEAD a blob: its size when present, `None` when the registry answers 404.
- *
- * @since 0.1.0
- */
-export const headBlob = (
-  env: Request.OpsEnv,
-  repository: string,
-  digest: Digest.Digest,
-  scopes: ReadonlyArray<string>
-): Effect.Effect<
-  Option.Option<HttpClientResponse.HttpClientResponse>,
-  Exclude<Request.ResponseFailure, RegistryError.BlobUnknown>
-> =>
-  Request.call(env, {
-    request: HttpClientRequest.head(blobUrl(env, repository, digest)),
-    scopes,
-    context: { repository, digest },
-    ok: [200],
-    notFound: (fields) => new RegistryError.BlobUnknown(fields)
-  }).pipe(
-    Effect.map(Option.some),
-    Effect.catchTag("BlobUnknown", () => Effect.succeed(Option.none()))
-  )
-
-/**
- * DELETE an upload session, ignoring any failure.
- *
- * @since 0.1.0
- */
-export const cancelQuietly = (
-  env: Request.OpsEnv,
-  location: string,
-  scopes: ReadonlyArray<string>,
-  ctx: Request.ErrorContext
-): Effect.Effect<void> =>
-  Effect.ignore(Request.call(env, {
-    request: HttpClientRequest.del(location),
-    scopes,
-    context: ctx,
-    ok: [200, 202, 204],
-    // a DELETE is idempotent: a lost or refused answer is asked again, so no session the client can
-    // still address is left open
-    retry: true
-  }))
-
-/** @since 0.1.0 */
-export interface Session {
-  readonly location: string
-  readonly minChunk: number
-}
-
-/**
- * POST a new upload session (optionally a mount).
- *
- * @since 0.1.0
- */
-export const startSession = (
-  env: Request.OpsEnv,
-  repository: string,
-  scopes: ReadonlyArray<string>,
-  ctx: Request.ErrorContext,
-  mount?: { readonly digest: Digest.Digest; readonly from: string }
-): Effect.Effect<
-  { readonly mounted: true } | { readonly mounted: false; readonly session: Session },
-  Request.ResponseFailure
-> =>
-  Effect.gen(function*() {
-    const url = new URL(`${env.baseUrl}/v2/${repository}/blobs/uploads/`)
-    if (mount !== undefined) {
-      url.searchParams.set("mount", mount.digest)
-      url.searchParams.set("from", mount.from)
-    }
-    const response = yield* Request.call(env, {
-      request: HttpClientRequest.post(url.toString()),
-      scopes,
-      context: ctx,
-      ok: mount !== undefined ? [201, 202] : [202],
-      retry: true
-    })
-    if (response.status === 201) return { mounted: true } as const
-    const location = yield* Request.followLocation(env, response.headers["location"], response.request.url, {
-      ...ctx,
-      request: Request.describeRequest("POST", url.toString()),
-      status: response.status
-    })
-    const minChunk = Option.getOrElse(Range.parseLength(response.headers["oci-chunk-min-length"]), () => 0)
-    return { mounted: false, session: { location, minChunk } } as const
-  })
-
 /**
  * Upload a blob. When `session` is given (a mount that fell back to an upload), the
  * existence check is skipped and that session is used first.
@@ -175,13 +102,13 @@ export const upload = <E, R>(
   source: BlobSource.BlobSource<E, R>,
   options: UploadOptions | undefined,
   scopes: ReadonlyArray<string>,
-  session?: Session
+  session?: UploadSession.Session
 ): Effect.Effect<UploadResult, UploadFailure | E, R> =>
   Effect.gen(function*() {
     const ctx: Request.ErrorContext = { repository, digest }
     const size = options?.size
     if (session === undefined) {
-      const existing = yield* headBlob(env, repository, digest, scopes)
+      const existing = yield* UploadSession.headBlob(env, repository, digest, scopes)
       if (Option.isSome(existing)) {
         const length = Option.getOrUndefined(Range.parseLength(existing.value.headers["content-length"]))
         return { digest, size: length ?? size, skipped: true, mounted: false }
@@ -262,7 +189,7 @@ export const upload = <E, R>(
 
     const open = (offset: number): Effect.Effect<Stream.Stream<Uint8Array, E, R>, SessionLost> => {
       if (!UploadState.canOpen(sourceUse(), offset)) return Effect.fail(consumed())
-      if (source._tag === "Reopenable") return Effect.succeed(source.open(offset))
+      if (source._tag === "Reopenable") return Effect.succeed(UploadBody.openFrom(source, offset, env.bodyBuffers))
       given.opened = true
       return Effect.succeed(source.stream)
     }
@@ -279,6 +206,36 @@ export const upload = <E, R>(
           ),
           Stream.provideContext(context)
         ))
+
+    // A request body of the bytes [from, end) of a re-openable source, read again for every request (the
+    // last chunk, `end` = `size`, is not cut: a source longer than announced fails in `tracked`); one that
+    // ends early fails with `SizeMismatch`. Its failure is recorded.
+    const bodyRange = (from: number, end: number) =>
+      Effect.map(open(from), (stream) => {
+        let sent = from
+        return tracked(from, end < (size ?? end) ? UploadBody.takeBytes(end - from)(stream) : stream).pipe(
+          Stream.mapChunks((chunk) => {
+            for (const bytes of chunk) sent += bytes.length
+            return chunk
+          }),
+          Stream.concat(Stream.drain(Stream.fromEffect(Effect.suspend(() =>
+            sent >= end ? Effect.void : Effect.fail(
+              new RegistryError.SizeMismatch({
+                ...ctx,
+                expected: size ?? end,
+                actual: sent,
+                detail: "the source ended before its announced size"
+              })
+            )
+          )))),
+          Stream.tapError((e) =>
+            Effect.sync(() => {
+              given.failure = Option.some(e)
+            })
+          ),
+          Stream.provideContext(context)
+        )
+      })
 
     // The session's current `Location`: every answer may move it.
     const location = yield* Ref.make("")
@@ -332,7 +289,7 @@ export const upload = <E, R>(
       return Effect.void
     }
 
-    const blobExists = headBlob(env, repository, digest, scopes).pipe(Effect.map(Option.isSome))
+    const blobExists = UploadSession.headBlob(env, repository, digest, scopes).pipe(Effect.map(Option.isSome))
 
     // A step, with the failure that led to its state (the cause when the session is lost).
     interface Position {
@@ -385,15 +342,22 @@ export const upload = <E, R>(
       })
 
     // One chunk [start, end): PATCH from what the registry holds; after a lost or refused answer, its `Range`.
-    const sendChunk = (bytes: Uint8Array, start: number) => {
-      const chunk = { start, end: start + bytes.length }
-      return runStep(UploadState.Step.Sending({ from: start }), (step) =>
+    // `withBody(from)` sets the bytes [from, end) as the request's body.
+    const sendChunk = (
+      chunk: { readonly start: number; readonly end: number },
+      withBody: (from: number) => Effect.Effect<
+        (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest,
+        SessionLost
+      >
+    ) =>
+      runStep(UploadState.Step.Sending({ from: chunk.start }), (step) =>
         step._tag === "Resuming"
           ? Effect.map(status(step.confirmed), (held) => at(UploadState.resumeChunk(held, chunk)))
           : Effect.gen(function*() {
+            const body = yield* withBody(step.from)
             const request = HttpClientRequest.patch(yield* Ref.get(location)).pipe(
               HttpClientRequest.setHeader("content-range", `${step.from}-${chunk.end - 1}`),
-              HttpClientRequest.bodyUint8Array(bytes.subarray(step.from - start), OctetStream)
+              body
             )
             const response = yield* sendOn(request, [202, 204])
             yield* moveTo(response)
@@ -407,7 +371,6 @@ export const upload = <E, R>(
               : "the registry kept only part of the chunk"
             return at(next, next._tag === "Done" ? undefined : new RegistryError.BlobUploadInvalid({ ...ctx, detail }))
           }).pipe(Effect.catchAll(onFailure(step.from))))
-    }
 
     // The closing PUT of a chunked or streamed upload of `total` bytes. After a lost or refused answer: done
     // if the blob is there; else, after a pause, the PUT again only if the registry holds exactly `total`.
@@ -467,14 +430,37 @@ export const upload = <E, R>(
       yield* close(given.hashed)
     })
 
-    // One PATCH step per chunk, then the closing PUT.
+    // One PATCH step per chunk, then the closing PUT. A re-openable source of known size is read again for
+    // each request (only the pieces in flight are held); else each chunk is held until the registry has it.
     const chunked = (chunkSize: number) =>
       Effect.gen(function*() {
+        if (source._tag === "Reopenable" && size !== undefined) {
+          for (let start = 0; start < size; start += chunkSize) {
+            const end = Math.min(start + chunkSize, size)
+            yield* sendChunk(
+              { start, end },
+              (from) =>
+                Effect.map(
+                  bodyRange(from, end),
+                  (body) => HttpClientRequest.bodyStream(body, { contentType: OctetStream, contentLength: end - from })
+                )
+            )
+          }
+          yield* verify
+          return yield* close(size)
+        }
         const stream = yield* open(0)
         const total = yield* Stream.runFoldEffect(
           tracked(0, stream).pipe(BlobSource.rechunkBytes(chunkSize)),
           0,
-          (offset, bytes) => Effect.as(sendChunk(bytes, offset), offset + bytes.length)
+          (offset, bytes) =>
+            Effect.as(
+              sendChunk(
+                { start: offset, end: offset + bytes.length },
+                (from) => Effect.succeed(HttpClientRequest.bodyUint8Array(bytes.subarray(from - offset), OctetStream))
+              ),
+              offset + bytes.length
+            )
         )
         yield* verify
         yield* close(total)
@@ -488,7 +474,7 @@ export const upload = <E, R>(
       const first = yield* Ref.getAndSet(given0, Option.none())
       const opened = Option.isSome(first)
         ? { mounted: false, session: first.value } as const
-        : yield* startSession(env, repository, scopes, ctx)
+        : yield* UploadSession.startSession(env, repository, scopes, ctx)
       if (opened.mounted) return { digest, size, skipped: false, mounted: true }
       yield* Ref.set(location, opened.session.location)
       const sent = UploadState.Plan.$match(
@@ -499,7 +485,10 @@ export const upload = <E, R>(
           Streamed: () => streamed
         }
       )
-      yield* Effect.tapError(sent, () => Effect.flatMap(Ref.get(location), (at) => cancelQuietly(env, at, scopes, ctx)))
+      yield* Effect.tapError(
+        sent,
+        () => Effect.flatMap(Ref.get(location), (at) => UploadSession.cancelQuietly(env, at, scopes, ctx))
+      )
       return { digest, size: given.hashed, skipped: false, mounted: false }
     })
 
@@ -521,26 +510,3 @@ export const upload = <E, R>(
       Schedule.intersect(env.uploadRetry, Schedule.recurs(env.maxUploadRestarts))
     )
   })
-
-/** @since 0.1.0 */
-export interface MountResult {
-  readonly mounted: boolean
-  readonly session: Session | undefined
-}
-
-/**
- * Cross-repository mount: 201 → mounted; 202 → the session the registry opened instead.
- *
- * @since 0.1.0
- */
-export const mount = (
-  env: Request.OpsEnv,
-  repository: string,
-  digest: Digest.Digest,
-  from: string,
-  scopes: ReadonlyArray<string>
-): Effect.Effect<MountResult, Request.ResponseFailure> =>
-  Effect.map(
-    startSession(env, repository, scopes, { repository, digest }, { digest, from }),
-    (r) => r.mounted ? { mounted: true, session: undefined } : { mounted: false, session: r.session }
-  )

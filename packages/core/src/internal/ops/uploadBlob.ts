@@ -32,10 +32,14 @@ class SourceFailure<E> {
  *
  * @since 0.1.0
  */
-export const markSource = <E, R>(source: BlobSource.BlobSource<E, R>): BlobSource.BlobSource<SourceFailure<E>, R> =>
-  source._tag === "Reopenable"
-    ? { ...source, open: (offset) => Stream.mapError(source.open(offset), (e) => new SourceFailure(e)) }
-    : { ...source, stream: Stream.mapError(source.stream, (e) => new SourceFailure(e)) }
+export const markSource = <E, R>(source: BlobSource.BlobSource<E, R>): BlobSource.BlobSource<SourceFailure<E>, R> => {
+  const mark = <A>(stream: Stream.Stream<A, E, R>) => Stream.mapError(stream, (e) => new SourceFailure(e))
+  if (source._tag === "OneShot") return { ...source, stream: mark(source.stream) }
+  const into = BlobSource.openIntoOf(source)
+  return into === undefined
+    ? { ...source, open: (offset) => mark(source.open(offset)) }
+    : BlobSource.reopenableInto((offset) => mark(source.open(offset)), (offset, buffer) => mark(into(offset, buffer)))
+}
 
 /**
  * The source's own failure unchanged; a registry error narrowed to the upload union.
