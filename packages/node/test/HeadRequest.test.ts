@@ -42,6 +42,7 @@ beforeAll(() =>
         ["Set-Cookie", "a=1; Path=/"],
         ["Set-Cookie", "b=2; Path=/"],
         ["X-Method", req.method ?? ""],
+        ["X-Path", req.url ?? ""],
         ["X-Traceparent", String(req.headers.traceparent ?? "none")]
       ])
       res.end()
@@ -111,6 +112,26 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       assert.strictEqual(NodeHttp.classify(error), "Timeout")
       assert.isBelow(Date.now() - started, 5_000)
     }).pipe(Effect.provide(NodeHttp.layer({ timeouts: { headers: "300 millis" } }))))
+
+  it.live("a header value undici refuses is a failure (no defect); a fragment never goes on the wire", () =>
+    Effect.gen(function*() {
+      const bad = yield* Effect.flip(
+        untraced(Effect.flatMap(HttpClient.HttpClient, (client) =>
+          client.execute(
+            HttpClientRequest.head(`${base}/manifest`).pipe(HttpClientRequest.setHeader("x-bad", "a\r\nb"))
+          )))
+      )
+      assert.strictEqual(bad._tag, "RequestError")
+      assert.strictEqual(bad.reason, "Transport")
+      const withHash = yield* untraced(
+        Effect.flatMap(
+          HttpClient.HttpClient,
+          (client) => client.execute(HttpClientRequest.head(`${base}/manifest`).pipe(HttpClientRequest.setHash("frag")))
+        )
+      )
+      assert.strictEqual(withHash.status, 200)
+      assert.strictEqual(withHash.headers["x-path"], "/manifest")
+    }).pipe(Effect.provide(NodeHttp.layer())))
 
   it.live("a refused connection is a transport failure classified Connection", () =>
     Effect.gen(function*() {

@@ -154,12 +154,19 @@ const send = (
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async((resume) => {
     const handler = new HeadHandler(request, resume)
-    dispatcher.dispatch({
-      origin: url.origin,
-      path: url.pathname + url.search + url.hash,
-      method: "HEAD",
-      headers: request.headers
-    }, handler)
+    try {
+      // the fragment never goes on the wire
+      dispatcher.dispatch({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: "HEAD",
+        headers: request.headers
+      }, handler)
+    } catch (cause) {
+      // undici reports a request it refuses (an invalid header value) to the handler; should it ever throw
+      // instead, that is a failure too, never a defect
+      handler.onResponseError(undefined, cause instanceof Error ? cause : new Error(String(cause)))
+    }
     return Effect.sync(() => handler.interrupt())
   })
 
