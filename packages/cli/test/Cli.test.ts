@@ -18,6 +18,7 @@ import {
   listBlobs,
   makeImage,
   ok,
+  plainSession,
   putBlob,
   type Ran,
   sha,
@@ -36,10 +37,7 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
   (it) => {
     it.scoped("ping, blob put/head/get/mount/delete, with exit codes and --json", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const home = yield* tempDir
-        const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
-        const h = registry.host
+        const { registry, home, run, h } = yield* plainSession
 
         assert.strictEqual(ok(yield* run(["ping", h])).stdout, `${h}: ok\n`)
         assert.deepStrictEqual(JSON.parse(ok(yield* run(["ping", h, "--json"])).stdout), {
@@ -84,10 +82,7 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
 
     it.scoped("push, tags, catalog, manifest, digest, config, pull, copy, referrers, delete", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const home = yield* tempDir
-        const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
-        const h = registry.host
+        const { home, run, h } = yield* plainSession
         const src = path.join(home, "src")
         const image = makeImage(src)
         const arm = makeImage(src, { os: "linux", architecture: "arm64" })
@@ -208,10 +203,7 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
 
     it.scoped("sign converts an image to a signed schema 1 manifest, or builds one from layers", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const home = yield* tempDir
-        const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
-        const h = registry.host
+        const { home, run, h } = yield* plainSession
         const src = path.join(home, "src")
         const image = makeImage(src)
         writeLayout(src, [{ desc: image.manifest, ref: "v1" }])
@@ -255,10 +247,7 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
 
     it.scoped("bad input exits 2, not found 3, with one error line", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const home = yield* tempDir
-        const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
-        const h = registry.host
+        const { home, run, h } = yield* plainSession
         const invalid = yield* run(["tags", `${h}/Bad Name`])
         assert.strictEqual(invalid.code, 2)
         assert.strictEqual(lines(invalid.stderr).length, 1)
@@ -300,10 +289,7 @@ layer(RealRegistry.layer(), { timeout: "180 seconds", excludeTestServices: true 
 
     it.scoped("skopeo reads what the CLI pushed and the CLI reads what skopeo pushed", () =>
       Effect.gen(function*() {
-        const registry = yield* RealRegistry.RealRegistry
-        const home = yield* tempDir
-        const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
-        const h = registry.host
+        const { home, run, h } = yield* plainSession
         const src = path.join(home, "src")
         const image = makeImage(src)
         writeLayout(src, [{ desc: image.manifest, ref: "v1" }])

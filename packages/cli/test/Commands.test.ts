@@ -9,7 +9,7 @@ import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cli, exec, lines, makeImage, ok, tempDir, writeLayout } from "./support/cliHarness.js"
+import { cli, exec, lines, makeImage, ok, plainSession, writeLayout } from "./support/cliHarness.js"
 
 const skopeo = (args: ReadonlyArray<string>) =>
   Effect.map(exec("/usr/bin/skopeo", ["copy", "--insecure-policy", ...args]), (r) => {
@@ -19,10 +19,7 @@ const skopeo = (args: ReadonlyArray<string>) =>
 
 /** A registry session: `run` passes --plain-http; `setup` pushes an amd64 and an arm64 image as `amd`, `arm`. */
 const session = Effect.gen(function*() {
-  const registry = yield* RealRegistry.RealRegistry
-  const home = yield* tempDir
-  const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
-  const h = registry.host
+  const { h, home, registry, run } = yield* plainSession
   const src = path.join(home, "src")
   const amd = makeImage(src)
   const arm = makeImage(src, { os: "linux", architecture: "arm64" })

@@ -15,6 +15,7 @@ import * as path from "node:path"
 import * as zlib from "node:zlib"
 
 import { json, putBlob, sha } from "@effect-registry/test-infra/LayoutFixture"
+import * as RealRegistry from "@effect-registry/test-infra/RealRegistry"
 import type { Io } from "../../src/internal/cliIo.js"
 
 export { type Desc, json, listBlobs, putBlob, sha, writeLayout } from "@effect-registry/test-infra/LayoutFixture"
@@ -107,3 +108,11 @@ export const exec = (
     else child.stdin?.end()
     return Effect.sync(() => child.kill())
   })
+
+/** A registry and a Docker config home; `run` passes --plain-http and that home. */
+export const plainSession = Effect.gen(function*() {
+  const registry = yield* RealRegistry.RealRegistry
+  const home = yield* tempDir
+  const run = (args: ReadonlyArray<string>) => cli([...args, "--plain-http"], { dockerConfig: home })
+  return { registry, home, run, h: registry.host }
+})

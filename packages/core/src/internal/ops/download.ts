@@ -18,6 +18,7 @@ import * as RegistryClientError from "../../RegistryClientError.js"
 import type { BlobError, DownloadBlobError } from "../../RegistryClientError.js"
 import type { DownloadOptions } from "../../RegistryClientTypes.js"
 import * as RegistryError from "../../RegistryError.js"
+import * as ByteStream from "../byteStream.js"
 import * as ErrorUnion from "../errorUnion.js"
 import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
@@ -146,8 +147,8 @@ export const download = (
       Stream.mapError((e) => Request.fromHttpClientError(e, ctx)),
       Request.idleTimeout(env.readIdleTimeout, Request.describeRequest("GET", url), ctx)
     )
-    if (skip > 0) s = s.pipe(dropBytes(skip))
-    if (limit !== undefined) s = s.pipe(takeBytes(limit))
+    if (skip > 0) s = s.pipe(ByteStream.dropBytes(skip))
+    if (limit !== undefined) s = s.pipe(ByteStream.takeBytes(limit))
     return s
   }
 
@@ -209,38 +210,6 @@ export const download = (
   })
   return whole
 }
-
-/** @since 0.1.0 */
-export const dropBytes =
-  (n: number) => <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
-    Stream.suspend(() => {
-      let left = n
-      return Stream.filterMap(self, (bytes) => {
-        if (left <= 0) return Option.some(bytes)
-        if (bytes.length <= left) {
-          left -= bytes.length
-          return Option.none()
-        }
-        const rest = bytes.subarray(left)
-        left = 0
-        return Option.some(rest)
-      })
-    })
-
-/** @since 0.1.0 */
-export const takeBytes =
-  (n: number) => <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
-    Stream.suspend(() => {
-      let left = n
-      return self.pipe(
-        Stream.takeWhile(() => left > 0),
-        Stream.map((bytes) => {
-          const piece = bytes.length <= left ? bytes : bytes.subarray(0, left)
-          left -= piece.length
-          return piece
-        })
-      )
-    })
 
 /**
  * The `downloadBlob` operation of a client.

@@ -20,6 +20,7 @@ import * as Digest from "../../Digest.js"
 import type { UploadOptions, UploadResult } from "../../RegistryClientTypes.js"
 import * as RegistryError from "../../RegistryError.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
+import * as ByteStream from "../byteStream.js"
 import * as Request from "../http/index.js"
 import * as Range from "../http/range.js"
 import * as UploadBody from "./uploadBody.js"
@@ -213,7 +214,7 @@ export const upload = <E, R>(
     const bodyRange = (from: number, end: number) =>
       Effect.map(open(from), (stream) => {
         let sent = from
-        return tracked(from, end < (size ?? end) ? UploadBody.takeBytes(end - from)(stream) : stream).pipe(
+        return tracked(from, end < (size ?? end) ? ByteStream.takeBytes(end - from)(stream) : stream).pipe(
           Stream.mapChunks((chunk) => {
             for (const bytes of chunk) sent += bytes.length
             return chunk

@@ -1,10 +1,8 @@
 /**
- * Request bodies of an upload: a source read into a few reused buffers, and a chunk of a source cut at its
- * end.
+ * Request bodies of an upload: a source read into a few reused buffers.
  *
  * @since 0.2.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
 import * as BlobSource from "../../BlobSource.js"
 
@@ -51,28 +49,3 @@ export const openFrom = <E, R>(
       Stream.map(into(offset, buffer), (piece) => piece.length < SmallPiece ? piece.slice() : piece)
     )
 }
-
-/**
- * The first `n` bytes of a byte stream (the piece that crosses `n` cut); the rest is not pulled.
- *
- * @since 0.2.0
- */
-export const takeBytes =
-  (n: number) => <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
-    n <= 0 ? Stream.empty : Stream.suspend(() => {
-      let left = n
-      let seen = 0
-      return self.pipe(
-        Stream.mapChunks((chunk) => {
-          const out: Array<Uint8Array> = []
-          for (const bytes of chunk) {
-            if (left <= 0) break
-            const piece = bytes.length <= left ? bytes : bytes.subarray(0, left)
-            left -= piece.length
-            out.push(piece)
-          }
-          return Chunk.unsafeFromArray(out)
-        }),
-        Stream.takeUntil((piece) => (seen += piece.length) >= n)
-      )
-    })
