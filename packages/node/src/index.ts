@@ -23,6 +23,9 @@ export * as NodeHash from "./NodeHash.js"
  */
 export * as NodeHttp from "./NodeHttp.js"
 
+// `NodeHttpUndici` is imported from its own path (`@effect-registry/node/NodeHttpUndici`): importing it loads undici
+// whole, which a program on `NodeHttp` should not pay for.
+
 /**
  * @since 0.1.0
  */

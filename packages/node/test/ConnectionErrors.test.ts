@@ -18,6 +18,7 @@ import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
+import * as NodeHttpUndici from "../src/NodeHttpUndici.js"
 import { selfSigned } from "./support/selfSigned.js"
 
 const answer = (_req: Http.IncomingMessage, res: Http.ServerResponse) => {
@@ -55,15 +56,15 @@ const closedPort = Effect.gen(function*() {
   return port
 })
 
-// Both transports of NodeHttp: undici (`layer`) and node:http (`layerNodeHttp`, the CLI's).
+// Both transports: node:http (`NodeHttp.layer`, the default) and undici (`NodeHttpUndici.layer`).
 const transports = [
   {
     name: "undici",
-    layer: NodeHttp.layer,
+    layer: NodeHttpUndici.layer,
     closedCode: "UND_ERR_SOCKET",
     wrongVersionCode: "ERR_SSL_WRONG_VERSION_NUMBER"
   },
-  { name: "node:http", layer: NodeHttp.layerNodeHttp, closedCode: "ECONNRESET", wrongVersionCode: "EPROTO" }
+  { name: "node:http", layer: NodeHttp.layer, closedCode: "ECONNRESET", wrongVersionCode: "EPROTO" }
 ] as const
 
 for (const transport of transports) {

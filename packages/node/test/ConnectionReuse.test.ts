@@ -22,6 +22,7 @@ import type { AddressInfo } from "node:net"
 import * as Net from "node:net"
 import * as NodeHash from "../src/NodeHash.js"
 import * as NodeHttp from "../src/NodeHttp.js"
+import * as NodeHttpUndici from "../src/NodeHttpUndici.js"
 
 const N = 100
 const sha256 = (bytes: Uint8Array | string): string =>
@@ -98,26 +99,35 @@ const serve = (listener: Http.RequestListener = handler): Effect.Effect<Server, 
     connections: () => count.n
   })))
 
-const httpLayer = (options: NodeHttp.Options = {}) =>
-  NodeHttp.layer({ timeouts: { connect: "5 seconds", headers: "10 seconds", bodyIdle: "10 seconds" }, ...options })
+type Transport = typeof NodeHttp.layer
 
-const clientLayer = (url: string, options: NodeHttp.Options = {}) =>
+// Both transports: node:http (`NodeHttp.layer`, the default) and undici (`NodeHttpUndici.layer`).
+const transports: ReadonlyArray<{ readonly name: string; readonly layer: Transport }> = [
+  { name: "node:http", layer: NodeHttp.layer },
+  { name: "undici", layer: NodeHttpUndici.layer }
+]
+
+const clientLayer = (url: string, options: NodeHttp.Options, transport: Transport) =>
   RegistryClient.layer({ url }).pipe(
     Layer.provideMerge(AuthService.anonymous),
-    Layer.provideMerge(Layer.merge(httpLayer(options), NodeHash.layer))
+    Layer.provideMerge(Layer.merge(
+      transport({ timeouts: { connect: "5 seconds", headers: "10 seconds", bodyIdle: "10 seconds" }, ...options }),
+      NodeHash.layer
+    ))
   )
 
 /** Builds a client on `url` (which pings `/v2/`, never reading the body) and runs `f` with it. */
 const withClient = <A, E>(
   url: string,
   f: (client: RegistryClient.Service, http: HttpClient.HttpClient) => Effect.Effect<A, E>,
-  options: NodeHttp.Options = {}
+  options: NodeHttp.Options = {},
+  transport: Transport = NodeHttp.layer
 ) =>
   Effect.gen(function*() {
     const client = yield* RegistryClient.RegistryClient
     const http = yield* HttpClient.HttpClient
     return yield* f(client, http)
-  }).pipe(Effect.provide(clientLayer(url, options)))
+  }).pipe(Effect.provide(clientLayer(url, options, transport)))
 
 /** HEADs of a manifest and a blob, in turn (manifestDigest, hasBlob, blobMetadata). */
 const heads = (
@@ -135,57 +145,81 @@ const heads = (
     }
   })
 
-describe("connection reuse, loopback node:http server", () => {
-  it.live(`the ping and ${N} HEADs (manifestDigest, hasBlob, blobMetadata) use at most 2 connections`, () =>
-    Effect.gen(function*() {
-      const server = yield* serve()
-      yield* withClient(server.url, (client) => heads(client, "r", { tag: "t", digest: manifestDigest }, blobDigest, N))
-      assert.isAtLeast(server.connections(), 1)
-      assert.isAtMost(server.connections(), 2)
-    }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+for (const transport of transports) {
+  describe(`connection reuse on ${transport.name}, loopback node:http server`, () => {
+    it.live(`the ping and ${N} HEADs (manifestDigest, hasBlob, blobMetadata) use at most 2 connections`, () =>
+      Effect.gen(function*() {
+        const server = yield* serve()
+        yield* withClient(
+          server.url,
+          (client) => heads(client, "r", { tag: "t", digest: manifestDigest }, blobDigest, N),
+          {},
+          transport.layer
+        )
+        assert.isAtLeast(server.connections(), 1)
+        assert.isAtMost(server.connections(), 2)
+      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
 
-  it.live(`${N} HEADs answered 404 (hasBlob of a missing blob) use at most 2 connections`, () =>
-    Effect.gen(function*() {
-      const server = yield* serve()
-      yield* withClient(server.url, (client) =>
-        Effect.gen(function*() {
-          for (let i = 0; i < N; i++) assert.isFalse(yield* client.hasBlob("r", missingDigest))
-        }))
-      assert.isAtMost(server.connections(), 2)
-    }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+    it.live(`${N} HEADs answered 404 (hasBlob of a missing blob) use at most 2 connections`, () =>
+      Effect.gen(function*() {
+        const server = yield* serve()
+        yield* withClient(
+          server.url,
+          (client) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < N; i++) assert.isFalse(yield* client.hasBlob("r", missingDigest))
+            }),
+          {},
+          transport.layer
+        )
+        assert.isAtMost(server.connections(), 2)
+      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
 
-  it.live(`${N} POSTs answered 202 with Content-Length: 0 use at most 2 connections`, () =>
-    Effect.gen(function*() {
-      const server = yield* serve()
-      yield* withClient(server.url, (_, http) =>
-        Effect.gen(function*() {
-          for (let i = 0; i < N; i++) {
-            const response = yield* http.execute(HttpClientRequest.post(`${server.url}/v2/r/blobs/uploads/`))
-            assert.strictEqual(response.status, 202)
-          }
-        }))
-      assert.isAtMost(server.connections(), 2)
-    }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+    it.live(`${N} POSTs answered 202 with Content-Length: 0 use at most 2 connections`, () =>
+      Effect.gen(function*() {
+        const server = yield* serve()
+        yield* withClient(
+          server.url,
+          (_, http) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < N; i++) {
+                const response = yield* http.execute(HttpClientRequest.post(`${server.url}/v2/r/blobs/uploads/`))
+                assert.strictEqual(response.status, 202)
+              }
+            }),
+          {},
+          transport.layer
+        )
+        assert.isAtMost(server.connections(), 2)
+      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
 
-  it.live(`${N} GETs whose body is never read, or drained, use at most 2 connections`, () =>
-    Effect.gen(function*() {
-      const server = yield* serve()
-      yield* withClient(server.url, (_, http) =>
-        Effect.gen(function*() {
-          for (let i = 0; i < N; i++) {
-            // never read (like the ping's): 48 KiB, within undici's buffer, so the answer completes unread
-            const discarded = yield* http.execute(HttpClientRequest.get(`${server.url}/big`))
-            assert.strictEqual(discarded.status, 200)
-            // drained through NodeHttp's body stream
-            const drained = yield* http.execute(HttpClientRequest.get(`${server.url}/big`))
-            const bytes = yield* Stream.runFold(drained.stream, 0, (n, chunk) => n + chunk.length)
-            assert.strictEqual(bytes, bigBody.length)
-          }
-        }))
-      assert.isAtMost(server.connections(), 2)
-    }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+    it.live(`${N} GETs whose body is never read, or drained, use at most 2 connections`, () =>
+      Effect.gen(function*() {
+        const server = yield* serve()
+        yield* withClient(
+          server.url,
+          (_, http) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < N; i++) {
+                // never read (like the ping's): 48 KiB, within undici's buffer, so the answer completes unread
+                const discarded = yield* http.execute(HttpClientRequest.get(`${server.url}/big`))
+                assert.strictEqual(discarded.status, 200)
+                // drained through NodeHttp's body stream
+                const drained = yield* http.execute(HttpClientRequest.get(`${server.url}/big`))
+                const bytes = yield* Stream.runFold(drained.stream, 0, (n, chunk) => n + chunk.length)
+                assert.strictEqual(bytes, bigBody.length)
+              }
+            }),
+          {},
+          transport.layer
+        )
+        assert.isAtMost(server.connections(), 2)
+      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+  })
+}
 
-  it.live("keepAliveAfterHead: false closes the connection after every HEAD (undici's own behaviour)", () =>
+describe("connection reuse, undici without keepAliveAfterHead", () => {
+  it.live("NodeHttpUndici with keepAliveAfterHead: false closes the connection after every HEAD (undici's own behaviour)", () =>
     Effect.gen(function*() {
       const server = yield* serve()
       yield* withClient(
@@ -194,7 +228,8 @@ describe("connection reuse, loopback node:http server", () => {
           Effect.gen(function*() {
             for (let i = 0; i < 20; i++) assert.isTrue(yield* client.hasBlob("r", blobDigest))
           }),
-        { keepAliveAfterHead: false }
+        { keepAliveAfterHead: false },
+        NodeHttpUndici.layer
       )
       // the ping's connection, then one per HEAD
       assert.isAtLeast(server.connections(), 20)

@@ -1,8 +1,9 @@
 /**
- * NodeHttp.layer sends the HEAD requests the platform client would not trace straight on its undici dispatcher
+ * NodeHttpUndici.layer sends the HEAD requests the platform client would not trace straight on its undici dispatcher
  * (internal/headRequest.ts): the answers, failures, timeouts and interruptions must be those of the platform client.
  */
 import { NodeHttp } from "@effect-registry/node"
+import * as NodeHttpUndici from "@effect-registry/node/NodeHttpUndici"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -69,7 +70,7 @@ const untraced = <A, E, R>(self: Effect.Effect<A, E, R>) =>
 const head = (path: string) =>
   Effect.flatMap(HttpClient.HttpClient, (client) => client.execute(HttpClientRequest.head(`${base}${path}`)))
 
-describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
+describe("NodeHttpUndici.layer: HEAD straight on the dispatcher", () => {
   it.live("the answer has the status, the headers (repeated ones joined), the cookies and an empty body", () =>
     Effect.gen(function*() {
       const fast = yield* untraced(head("/manifest"))
@@ -95,14 +96,14 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       assert.strictEqual(Chunk.size(yield* Stream.runCollect(fast.stream)), 0)
       assert.strictEqual(fast.toJSON() !== undefined, true)
       assert.strictEqual((yield* untraced(head("/missing"))).status, 404)
-    }).pipe(Effect.provide(NodeHttp.layer())))
+    }).pipe(Effect.provide(NodeHttpUndici.layer())))
 
   it.live("an informational 103 answer is skipped: the final answer is the one returned", () =>
     Effect.gen(function*() {
       const response = yield* untraced(head("/early"))
       assert.strictEqual(response.status, 200)
       assert.strictEqual(response.headers["x-method"], "HEAD")
-    }).pipe(Effect.provide(NodeHttp.layer())))
+    }).pipe(Effect.provide(NodeHttpUndici.layer())))
 
   it.live("a server that never answers: the headers timeout fails it as the platform client would", () =>
     Effect.gen(function*() {
@@ -111,7 +112,7 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       assert.strictEqual(error._tag, "RequestError")
       assert.strictEqual(NodeHttp.classify(error), "Timeout")
       assert.isBelow(Date.now() - started, 5_000)
-    }).pipe(Effect.provide(NodeHttp.layer({ timeouts: { headers: "300 millis" } }))))
+    }).pipe(Effect.provide(NodeHttpUndici.layer({ timeouts: { headers: "300 millis" } }))))
 
   it.live("a header value undici refuses is a failure (no defect); a fragment never goes on the wire", () =>
     Effect.gen(function*() {
@@ -131,7 +132,7 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       )
       assert.strictEqual(withHash.status, 200)
       assert.strictEqual(withHash.headers["x-path"], "/manifest")
-    }).pipe(Effect.provide(NodeHttp.layer())))
+    }).pipe(Effect.provide(NodeHttpUndici.layer())))
 
   it.live("a refused connection is a transport failure classified Connection", () =>
     Effect.gen(function*() {
@@ -150,7 +151,7 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       )
       assert.strictEqual(error._tag, "RequestError")
       assert.strictEqual(NodeHttp.classify(error), "Connection")
-    }).pipe(Effect.provide(NodeHttp.layer())))
+    }).pipe(Effect.provide(NodeHttpUndici.layer())))
 
   it.live("interrupting the request closes its connection", () =>
     Effect.gen(function*() {
@@ -162,7 +163,7 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       yield* Fiber.interrupt(fiber)
       for (let i = 0; i < 100 && closedHeld === before; i++) yield* Effect.sleep("20 millis")
       assert.strictEqual(closedHeld, before + 1)
-    }).pipe(Effect.provide(NodeHttp.layer())))
+    }).pipe(Effect.provide(NodeHttpUndici.layer())))
 
   it.live("a HEAD the platform client traces still goes through it, with its span", () =>
     Effect.gen(function*() {
@@ -173,5 +174,5 @@ describe("NodeHttp.layer: HEAD straight on the dispatcher", () => {
       assert.match(response.headers["x-traceparent"] ?? "", /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
       const fast = yield* untraced(head("/manifest"))
       assert.strictEqual(fast.headers["x-traceparent"], "none")
-    }).pipe(Effect.provide(NodeHttp.layer())))
+    }).pipe(Effect.provide(NodeHttpUndici.layer())))
 })

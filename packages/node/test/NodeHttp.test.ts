@@ -1,4 +1,5 @@
 import { NodeHttp } from "@effect-registry/node"
+import * as NodeHttpUndici from "@effect-registry/node/NodeHttpUndici"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -137,17 +138,120 @@ describe("NodeHttp.registryUrl", () => {
   })
 })
 
-describe("NodeHttp.layer", () => {
-  it.live("trusts a CA given as PEM text", () =>
-    Effect.gen(function*() {
-      const result = yield* get(`https://${okHost}/v2/`).pipe(Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca } })))
-      assert.strictEqual(result.status, 200)
-      assert.deepStrictEqual(result.body, { path: "/v2/" })
-    }))
+// The TLS settings and timeouts on both transports: node:http (`NodeHttp.layer`) and undici (`NodeHttpUndici.layer`).
+for (
+  const transport of [{ name: "NodeHttp.layer", layer: NodeHttp.layer }, {
+    name: "NodeHttpUndici.layer",
+    layer: NodeHttpUndici.layer
+  }]
+) {
+  describe(transport.name, () => {
+    it.live("trusts a CA given as PEM text", () =>
+      Effect.gen(function*() {
+        const result = yield* get(`https://${okHost}/v2/`).pipe(
+          Effect.provide(transport.layer({ tls: { ca: pki.ca } }))
+        )
+        assert.strictEqual(result.status, 200)
+        assert.deepStrictEqual(result.body, { path: "/v2/" })
+      }))
 
+    it.live("trusts a CA given as a file path, per registry", () =>
+      Effect.gen(function*() {
+        const result = yield* get(`https://${okHost}/v2/x`).pipe(
+          Effect.provide(transport.layer({ registries: { [okHost]: { ca: pki.caPath } } }))
+        )
+        assert.strictEqual(result.status, 200)
+      }))
+
+    it.live("refuses an unknown CA with a TLS failure", () =>
+      Effect.gen(function*() {
+        const exit = yield* get(`https://${okHost}/v2/`).pipe(Effect.provide(transport.layer()), Effect.exit)
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) {
+          const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          assert.strictEqual(error?._tag, "RequestError")
+          assert.strictEqual(NodeHttp.classify(error), "Tls")
+        }
+      }))
+
+    it.live("a CA configured for another registry does not apply", () =>
+      Effect.gen(function*() {
+        const error = yield* get(`https://${okHost}/v2/`).pipe(
+          Effect.provide(transport.layer({ registries: { "other.example:443": { ca: pki.ca } } })),
+          Effect.flip
+        )
+        assert.strictEqual(NodeHttp.classify(error), "Tls")
+      }))
+
+    it.live("insecure skips verification when set explicitly", () =>
+      Effect.gen(function*() {
+        const result = yield* get(`https://${okHost}/v2/`).pipe(
+          Effect.provide(transport.layer({ registries: { [okHost]: { insecure: true } } }))
+        )
+        assert.strictEqual(result.status, 200)
+      }))
+
+    it.live("presents a client certificate for mutual TLS", () =>
+      Effect.gen(function*() {
+        const withCert = yield* get(`https://${mtlsHost}/v2/`).pipe(
+          Effect.provide(
+            transport.layer({ tls: { ca: pki.ca, cert: pki.clientCert, key: Redacted.make(pki.clientKey) } })
+          )
+        )
+        assert.strictEqual(withCert.status, 200)
+        const without = yield* get(`https://${mtlsHost}/v2/`).pipe(
+          Effect.provide(transport.layer({ tls: { ca: pki.ca } })),
+          Effect.exit
+        )
+        assert.isTrue(Exit.isFailure(without))
+      }))
+
+    it.live("times out a server that never answers within the configured bound", () =>
+      Effect.gen(function*() {
+        const started = Date.now()
+        const error = yield* get(`https://${silentHost}/v2/`).pipe(
+          Effect.provide(transport.layer({ tls: { ca: pki.ca }, timeouts: { headers: "300 millis" } })),
+          Effect.flip
+        )
+        const elapsed = Date.now() - started
+        assert.strictEqual(error._tag, "RequestError")
+        assert.strictEqual(NodeHttp.classify(error), "Timeout")
+        assert.isBelow(elapsed, 5_000)
+      }))
+
+    it.live("fails a body that stalls longer than the body idle timeout", () =>
+      Effect.gen(function*() {
+        const started = Date.now()
+        const error = yield* HttpClient.HttpClient.pipe(
+          Effect.flatMap((client) => client.get(`https://${silentHost}/stall-body`)),
+          Effect.flatMap((response) => {
+            assert.strictEqual(response.status, 200)
+            return response.arrayBuffer
+          }),
+          Effect.provide(transport.layer({ tls: { ca: pki.ca }, timeouts: { bodyIdle: "300 millis" } })),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "ResponseError")
+        assert.strictEqual(NodeHttp.classify(error), "Timeout")
+        assert.isBelow(Date.now() - started, 5_000)
+      }))
+
+    it.live("fails to build when a TLS file is missing", () =>
+      Effect.gen(function*() {
+        const error = yield* get(`https://${okHost}/v2/`).pipe(
+          Effect.provide(transport.layer({ tls: { ca: path.join(pki.dir, "missing.pem") } })),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "NodeHttpError")
+        if (error._tag === "NodeHttpError") assert.strictEqual(error.reason, "TlsFile")
+      }))
+  })
+}
+
+describe("NodeHttpUndici.layer", () => {
   it.live("reads answers through its own body stream (the platform's private body field is still where it was)", () =>
     Effect.gen(function*() {
-      // NodeHttp replaces the body of @effect/platform-node's undici answer, found through a private field; an
+      // NodeHttpUndici replaces the body of @effect/platform-node's undici answer, found through a private field; an
       // upgrade that moves it would silently fall back to the platform's body: this test fails then.
       const client = yield* HttpClient.HttpClient
       const response = yield* client.get(`https://${okHost}/v2/`)
@@ -155,99 +259,10 @@ describe("NodeHttp.layer", () => {
       assert.deepStrictEqual(yield* response.json, { path: "/v2/" })
       const head = yield* client.head(`https://${okHost}/v2/`)
       assert.isFalse(Body.isWrapped(head), "an answer to HEAD has no body to replace")
-    }).pipe(Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca } }))))
+    }).pipe(Effect.provide(NodeHttpUndici.layer({ tls: { ca: pki.ca } }))))
+})
 
-  it.live("trusts a CA given as a file path, per registry", () =>
-    Effect.gen(function*() {
-      const result = yield* get(`https://${okHost}/v2/x`).pipe(
-        Effect.provide(NodeHttp.layer({ registries: { [okHost]: { ca: pki.caPath } } }))
-      )
-      assert.strictEqual(result.status, 200)
-    }))
-
-  it.live("refuses an unknown CA with a TLS failure", () =>
-    Effect.gen(function*() {
-      const exit = yield* get(`https://${okHost}/v2/`).pipe(Effect.provide(NodeHttp.layer()), Effect.exit)
-      assert.isTrue(Exit.isFailure(exit))
-      if (Exit.isFailure(exit)) {
-        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-        assert.strictEqual(error?._tag, "RequestError")
-        assert.strictEqual(NodeHttp.classify(error), "Tls")
-      }
-    }))
-
-  it.live("a CA configured for another registry does not apply", () =>
-    Effect.gen(function*() {
-      const error = yield* get(`https://${okHost}/v2/`).pipe(
-        Effect.provide(NodeHttp.layer({ registries: { "other.example:443": { ca: pki.ca } } })),
-        Effect.flip
-      )
-      assert.strictEqual(NodeHttp.classify(error), "Tls")
-    }))
-
-  it.live("insecure skips verification when set explicitly", () =>
-    Effect.gen(function*() {
-      const result = yield* get(`https://${okHost}/v2/`).pipe(
-        Effect.provide(NodeHttp.layer({ registries: { [okHost]: { insecure: true } } }))
-      )
-      assert.strictEqual(result.status, 200)
-    }))
-
-  it.live("presents a client certificate for mutual TLS", () =>
-    Effect.gen(function*() {
-      const withCert = yield* get(`https://${mtlsHost}/v2/`).pipe(
-        Effect.provide(
-          NodeHttp.layer({ tls: { ca: pki.ca, cert: pki.clientCert, key: Redacted.make(pki.clientKey) } })
-        )
-      )
-      assert.strictEqual(withCert.status, 200)
-      const without = yield* get(`https://${mtlsHost}/v2/`).pipe(
-        Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca } })),
-        Effect.exit
-      )
-      assert.isTrue(Exit.isFailure(without))
-    }))
-
-  it.live("times out a server that never answers within the configured bound", () =>
-    Effect.gen(function*() {
-      const started = Date.now()
-      const error = yield* get(`https://${silentHost}/v2/`).pipe(
-        Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca }, timeouts: { headers: "300 millis" } })),
-        Effect.flip
-      )
-      const elapsed = Date.now() - started
-      assert.strictEqual(error._tag, "RequestError")
-      assert.strictEqual(NodeHttp.classify(error), "Timeout")
-      assert.isBelow(elapsed, 5_000)
-    }))
-
-  it.live("fails a body that stalls longer than the body idle timeout", () =>
-    Effect.gen(function*() {
-      const started = Date.now()
-      const error = yield* HttpClient.HttpClient.pipe(
-        Effect.flatMap((client) => client.get(`https://${silentHost}/stall-body`)),
-        Effect.flatMap((response) => {
-          assert.strictEqual(response.status, 200)
-          return response.arrayBuffer
-        }),
-        Effect.provide(NodeHttp.layer({ tls: { ca: pki.ca }, timeouts: { bodyIdle: "300 millis" } })),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "ResponseError")
-      assert.strictEqual(NodeHttp.classify(error), "Timeout")
-      assert.isBelow(Date.now() - started, 5_000)
-    }))
-
-  it.live("fails to build when a TLS file is missing", () =>
-    Effect.gen(function*() {
-      const error = yield* get(`https://${okHost}/v2/`).pipe(
-        Effect.provide(NodeHttp.layer({ tls: { ca: path.join(pki.dir, "missing.pem") } })),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "NodeHttpError")
-      if (error._tag === "NodeHttpError") assert.strictEqual(error.reason, "TlsFile")
-    }))
-
+describe("NodeHttp.classify", () => {
   it("classifies error codes", () => {
     assert.strictEqual(NodeHttp.classify({ cause: { code: "ECONNREFUSED" } }), "Connection")
     assert.strictEqual(NodeHttp.classify({ code: "UND_ERR_CONNECT_TIMEOUT" }), "Timeout")

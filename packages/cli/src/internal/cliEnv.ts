@@ -299,8 +299,8 @@ export const make = (
       insecure: g.insecure,
       ...(Option.isSome(g.caFile) ? { ca: g.caFile.value } : {})
     }
-    // node:http, not undici: loads in a fraction of the time and leaves nothing to finish at exit (issue 18)
-    const base = NodeHttp.layerNodeHttp({ tls, registries }).pipe(
+    // on node:http: loads in a fraction of undici's time and leaves nothing to finish at exit (issue 18)
+    const base = NodeHttp.layer({ tls, registries }).pipe(
       Layer.mapError((e) => new CliError({ reason: "BadInput", detail: e.message, cause: e }))
     )
     const sessions: Sessions = yield* Ref.make<ReadonlyMap<string, string>>(new Map())

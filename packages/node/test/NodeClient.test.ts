@@ -1,0 +1,140 @@
+// NodeHttp.layer's own timing rules on node:http (internal/nodeClient.ts), against node:http servers on 127.0.0.1:
+// a body whose reader is slow (the body paused) is not idle; a registry that stops reading an upload fails the
+// request with a timeout instead of hanging; the headers timeout starts once the request body is sent; small
+// bodies nobody reads, and bodiless answers, are still whole and readable. Every test is bounded by a timeout.
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Net from "node:net"
+import * as NodeHttp from "../src/NodeHttp.js"
+import { serveLoopback } from "./support/loopback.js"
+
+const MiB = 1024 * 1024
+
+const collect = (stream: Stream.Stream<Uint8Array, unknown>) =>
+  Stream.runFold(stream, 0, (n, piece) => n + piece.length)
+
+describe("NodeHttp.layer on node:http", () => {
+  it.live("a body whose reader is slower than bodyIdle is not idle: it arrives whole", () =>
+    Effect.gen(function*() {
+      const body = Buffer.alloc(4 * MiB, 7)
+      const url = yield* serveLoopback((_req, res) => {
+        res.writeHead(200, { "content-length": String(body.length) })
+        res.end(body)
+      })
+      const client = yield* HttpClient.HttpClient
+      const response = yield* client.get(`${url}/blob`)
+      let pulls = 0
+      const bytes = yield* collect(
+        response.stream.pipe(
+          Stream.mapChunksEffect((chunk) =>
+            // the first pulls wait longer than the idle timeout each: the body is paused meanwhile
+            ++pulls <= 3 ? Effect.as(Effect.sleep("400 millis"), chunk) : Effect.succeed(chunk)
+          )
+        )
+      )
+      assert.strictEqual(bytes, body.length)
+      assert.isAbove(pulls, 3)
+    }).pipe(
+      Effect.provide(NodeHttp.layer({ bodyBuffer: 256 * 1024, timeouts: { bodyIdle: "200 millis" } })),
+      Effect.scoped,
+      Effect.timeout("30 seconds")
+    ))
+
+  it.live("a registry that stops reading an upload fails it with a timeout within bodyIdle", () =>
+    Effect.gen(function*() {
+      // accepts the connection and never reads from it: the socket's buffers fill, then nothing moves
+      const sockets = new Set<Net.Socket>()
+      const port = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const server = Net.createServer((socket) => {
+            sockets.add(socket)
+            socket.pause()
+            socket.on("error", () => socket.destroy())
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            for (const socket of sockets) socket.destroy()
+            server.close(() => resume(Effect.void))
+          })
+      ).pipe(Effect.map((server) => (server.address() as Net.AddressInfo).port))
+      const client = yield* HttpClient.HttpClient
+      const pieces = Stream.fromIterable(Array.from({ length: 256 }, () => new Uint8Array(MiB)))
+      const started = Date.now()
+      const error = yield* client.execute(
+        HttpClientRequest.put(`http://127.0.0.1:${port}/upload`).pipe(
+          HttpClientRequest.setBody(HttpBody.stream(pieces, "application/octet-stream", 256 * MiB))
+        )
+      ).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "RequestError")
+      assert.strictEqual(NodeHttp.classify(error), "Timeout")
+      assert.isBelow(Date.now() - started, 10_000)
+    }).pipe(
+      Effect.provide(NodeHttp.layer({ timeouts: { bodyIdle: "300 millis", headers: "30 seconds" } })),
+      Effect.scoped,
+      Effect.timeout("30 seconds")
+    ))
+
+  it.live("the headers timeout runs from the end of the request body: a registry slow to read it, then quick to answer, is fine", () =>
+    Effect.gen(function*() {
+      const url = yield* serveLoopback((req, res) => {
+        let received = 0
+        // reads nothing for a second (longer than the headers timeout: the client's writes wait meanwhile), then
+        // the whole body at once
+        req.pause()
+        setTimeout(() => req.resume(), 1000)
+        req.on("data", (piece: Buffer) => {
+          received += piece.length
+        })
+        req.on("end", () => {
+          res.writeHead(201, { "content-length": "0", "x-received": String(received) })
+          res.end()
+        })
+      })
+      const client = yield* HttpClient.HttpClient
+      const body = new Uint8Array(8 * MiB)
+      const response = yield* client.execute(
+        HttpClientRequest.put(`${url}/upload`).pipe(
+          HttpClientRequest.setBody(
+            HttpBody.stream(Stream.fromChunk(Chunk.make(body)), "application/octet-stream", body.length)
+          )
+        )
+      )
+      assert.strictEqual(response.status, 201)
+      assert.strictEqual(response.headers["x-received"], String(body.length))
+    }).pipe(
+      Effect.provide(NodeHttp.layer({ timeouts: { headers: "300 millis", bodyIdle: "10 seconds" } })),
+      Effect.scoped,
+      Effect.timeout("30 seconds")
+    ))
+
+  it.live("small bodies are whole however late they are read; bodiless answers read as empty", () =>
+    Effect.gen(function*() {
+      const url = yield* serveLoopback((req, res) => {
+        if (req.url === "/empty") {
+          res.writeHead(204)
+          res.end()
+          return
+        }
+        res.writeHead(200, { "content-type": "application/json", "content-length": "13" })
+        res.end("{\"ok\":\"yes\"}\n")
+      })
+      const client = yield* HttpClient.HttpClient
+      const small = yield* client.get(`${url}/small`)
+      // read only after the answer has long been complete (its connection already back in the pool)
+      yield* Effect.sleep("100 millis")
+      assert.deepStrictEqual(yield* small.json, { ok: "yes" })
+      const empty = yield* client.get(`${url}/empty`)
+      assert.strictEqual(empty.status, 204)
+      assert.strictEqual(yield* empty.text, "")
+      const head = yield* client.head(`${url}/small`)
+      assert.strictEqual(head.status, 200)
+      assert.strictEqual(yield* collect(head.stream), 0)
+    }).pipe(Effect.provide(NodeHttp.layer()), Effect.scoped, Effect.timeout("30 seconds")))
+})
