@@ -15,7 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Fs from "node:fs"
 
-/** The registry client on undici with node:crypto hashing, anonymous. */
+/** The registry client on `NodeHttp.layer` (node:http) with node:crypto hashing, anonymous. */
 export const clientLayer = (url: string) =>
   RegistryClient.layer({ url }).pipe(
     Layer.provideMerge(AuthService.anonymous),
