@@ -8,6 +8,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Net from "node:net"
 import * as NodeHttp from "../src/NodeHttp.js"
@@ -137,4 +138,30 @@ describe("NodeHttp.layer on node:http", () => {
       assert.strictEqual(head.status, 200)
       assert.strictEqual(yield* collect(head.stream), 0)
     }).pipe(Effect.provide(NodeHttp.layer()), Effect.scoped, Effect.timeout("30 seconds")))
+
+  // both paths: traced by the platform (its own span and abort signal) and not (core's requests, sent directly)
+  for (const traced of [true, false]) {
+    it.live(`a request whose fiber is interrupted before the answer is destroyed (platform span: ${traced})`, () =>
+      Effect.gen(function*() {
+        let closed = 0
+        let received = 0
+        const url = yield* serveLoopback((req) => {
+          // never answers
+          received++
+          req.socket.on("close", () => {
+            closed++
+          })
+        })
+        const client = yield* HttpClient.HttpClient
+        const fiber = yield* Effect.fork(client.get(`${url}/manifests/never`).pipe(Effect.withTracerEnabled(traced)))
+        while (received === 0) yield* Effect.sleep("20 millis")
+        yield* Fiber.interrupt(fiber)
+        while (closed === 0) yield* Effect.sleep("20 millis")
+        assert.strictEqual(closed, 1)
+      }).pipe(
+        Effect.provide(NodeHttp.layer({ timeouts: { headers: "60 seconds" } })),
+        Effect.scoped,
+        Effect.timeout("10 seconds")
+      ))
+  }
 })

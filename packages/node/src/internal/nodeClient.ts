@@ -27,6 +27,8 @@ import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -62,6 +64,12 @@ const bareRequest = (request: HttpClientRequest.HttpClientRequest): HttpClientRe
   HttpClientRequest.make(request.method)(Body.bareUrl(request.url))
 
 type Resume = (effect: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => void
+
+// Requests whose answer was dropped with its body unread (and not drained): destroyed, so that their connection
+// does not stay taken.
+const unread = new FinalizationRegistry<Http.IncomingMessage>((message) => {
+  if (!message.complete && !message.destroyed) message.destroy()
+})
 
 /** The answer: status and headers read once, the body as a `bodyStream` of the message. */
 class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
@@ -106,6 +114,7 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
     if (this.bodiless) return Stream.empty
+    unread.unregister(this)
     if (this.prefetched !== undefined) {
       return Stream.unwrap(Effect.map(
         Effect.mapError(this.prefetched, (cause) => this.decodeError(cause)),
@@ -286,7 +295,7 @@ const send = (
   settings: Settings,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
-  signal: AbortSignal
+  signal: AbortSignal | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
   const body = request.body
   const pieces = body._tag === "Stream"
@@ -331,7 +340,7 @@ const send = (
         const abort = () => {
           if (!finished) req.destroy(new Error("request interrupted"))
         }
-        signal.addEventListener("abort", abort, { once: true })
+        signal?.addEventListener("abort", abort, { once: true })
         req.once("finish", () => {
           if (settings.headersMs > 0 && !settled) {
             headersTimer = setTimeout(() => {
@@ -345,7 +354,7 @@ const send = (
           if (headersTimer !== undefined) clearTimeout(headersTimer)
           const done = () => {
             finished = true
-            signal.removeEventListener("abort", abort)
+            signal?.removeEventListener("abort", abort)
           }
           message.once("end", done)
           const bodiless = request.method === "HEAD" || bodilessStatus(message.statusCode) ||
@@ -361,7 +370,11 @@ const send = (
             return
           }
           settled = true
-          resume(Effect.succeed(new NodeResponse(request, message, settings, bodiless, prefetched)))
+          const response = new NodeResponse(request, message, settings, bodiless, prefetched)
+          // without the platform's abort signal: a large body nobody reads frees its connection once the answer
+          // is garbage (as the platform's client does)
+          if (signal === undefined && !bodiless && prefetched === undefined) unread.register(response, message, response)
+          resume(Effect.succeed(response))
         })
         switch (body._tag) {
           case "Empty":
@@ -395,9 +408,27 @@ const send = (
 }
 
 /**
- * The client on `settings`' agents.
+ * The client on `settings`' agents. A request the platform would trace (its `http.client` span) goes through
+ * `HttpClient.make`, which makes that span and an abort signal per request; the others (core traces its requests
+ * itself and switches the platform's span off) are sent directly: interrupting the fiber before the answer
+ * destroys the request, a body stopped early is destroyed by its stream, and a large body dropped unread by the
+ * finalizer above. That spares each request an `AbortController`, its listener, a finalizer entry and a wrapper
+ * (most requests of a client are `HEAD`s and small answers).
  *
  * @internal
  */
-export const make = (settings: Settings): HttpClient.HttpClient =>
-  HttpClient.make((request, url, signal) => send(settings, request, url, signal))
+export const make = (settings: Settings): HttpClient.HttpClient => {
+  const platform = HttpClient.make((request, url, signal) => send(settings, request, url, signal))
+  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (effect: Effect.Effect<HttpClientRequest.HttpClientRequest>) =>
+      Effect.flatMap(effect, (request) =>
+        Effect.withFiberRuntime((fiber) => {
+          const traced = fiber.getFiberRef(FiberRef.currentTracerEnabled) &&
+            !fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+          if (traced) return platform.execute(request)
+          const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+          return Either.isLeft(url) ? platform.execute(request) : send(settings, request, url.right, undefined)
+        })),
+    Effect.succeed
+  )
+}
