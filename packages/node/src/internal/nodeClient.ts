@@ -373,7 +373,9 @@ const send = (
           const response = new NodeResponse(request, message, settings, bodiless, prefetched)
           // without the platform's abort signal: a large body nobody reads frees its connection once the answer
           // is garbage (as the platform's client does)
-          if (signal === undefined && !bodiless && prefetched === undefined) unread.register(response, message, response)
+          if (signal === undefined && !bodiless && prefetched === undefined) {
+            unread.register(response, message, response)
+          }
           resume(Effect.succeed(response))
         })
         switch (body._tag) {
