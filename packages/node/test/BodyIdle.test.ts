@@ -1,5 +1,5 @@
-// A blob download through NodeHttp whose body stalls: undici's body timeout (`timeouts.bodyIdle`) ends the read
-// and the client resumes it with a Range request. RegistryClient leaves this watch to undici (its own timeout is
+// A blob download through NodeHttp whose body stalls: its body timeout (`timeouts.bodyIdle`) ends the read
+// and the client resumes it with a Range request. RegistryClient leaves this watch to the transport (its own timeout is
 // the default minute, far longer than the test's bound), so this shows the stall is still caught and resumed
 // without the client's watchdog. A node:http server on 127.0.0.1; the test is bounded by a timeout.
 import * as AuthService from "@effect-registry/core/AuthService"
@@ -47,7 +47,7 @@ const serve = (ranges: Array<string>): Effect.Effect<string, never, Scope.Scope>
   })
 
 describe("NodeHttp bodyIdle and downloads", () => {
-  it.live("a stalled body is ended by undici's body timeout and the download resumes from where it stopped", () =>
+  it.live("a stalled body is ended by the transport's body timeout and the download resumes from where it stopped", () =>
     Effect.gen(function*() {
       const ranges: Array<string> = []
       const url = yield* serve(ranges)
