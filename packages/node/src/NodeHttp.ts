@@ -13,7 +13,6 @@ import * as RegistryError from "@effect-registry/core/RegistryError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
@@ -24,16 +23,17 @@ import type * as Net from "node:net"
 import type * as NodeStreams from "node:stream"
 import * as Body from "./internal/bodyStream.js"
 import {
+  budgetOf,
   type ConnectTls,
   DefaultBodyIdleMs,
   DefaultHeadersTimeoutMs,
   millis,
   NodeHttpError,
   type Options,
-  resolveAllTls
+  resolveAllTls,
+  transportServices
 } from "./internal/httpOptions.js"
 import * as NodeClient from "./internal/nodeClient.js"
-import * as RequestBody from "./internal/requestBody.js"
 
 export {
   /**
@@ -163,7 +163,7 @@ export type BodyBudget = Body.BodyBudget
 export const makeBodyBudget: (limit: number) => BodyBudget = Body.makeBodyBudget
 
 /**
- * A Node readable (an undici body) as a stream of its own buffers as they arrive, with at most `limit` bytes
+ * A Node readable (a response body) as a stream of its own buffers as they arrive, with at most `limit` bytes
  * waiting (see `internal/bodyStream.ts` for the rules); with a shared `budget` the bodies of a client wait
  * within it together.
  *
@@ -177,8 +177,6 @@ export const bodyStream: <E>(
   budget?: BodyBudget
 ) => Stream.Stream<Uint8Array, E> = Body.bodyStream
 
-const timeoutError = (detail: string): Error => Object.assign(new Error(detail), { code: "ETIMEDOUT" })
-
 /**
  * Watches a new socket: destroys it (with an `ETIMEDOUT` error) when it is not connected within `connectMs`
  * (the TLS handshake included). Idle connections in the pool are closed by the agent (its `timeout`); a
@@ -187,7 +185,7 @@ const timeoutError = (detail: string): Error => Object.assign(new Error(detail),
 const watchConnect = (socket: Net.Socket, secure: boolean, connectMs: number): Net.Socket => {
   if (connectMs > 0) {
     const timer = setTimeout(
-      () => socket.destroy(timeoutError(`could not connect within ${connectMs} ms`)),
+      () => socket.destroy(NodeClient.timeoutError("ETIMEDOUT", `could not connect within ${connectMs} ms`)),
       connectMs
     )
     timer.unref()
@@ -289,25 +287,12 @@ export const layer = (
       Effect.sync(() => new SecureAgent(agentOptions)),
       (agent) => Effect.sync(() => agent.destroy())
     )
-    const limit = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
-    const given = options.memoryBudget
-    const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? Body.DefaultMemoryBudget)
-    return NodeClient.make({
-      http,
-      https,
-      headersMs,
-      bodyIdleMs,
-      limit: limit > 0 ? limit : Body.DefaultBodyBuffer,
-      budget: typeof given === "object" ? given : Body.makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
-    })
+    const given = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
+    const limit = given > 0 ? given : Body.DefaultBodyBuffer
+    return NodeClient.make({ http, https, headersMs, bodyIdleMs, limit, budget: budgetOf(options, limit) })
   })
-  return Layer.mergeAll(
+  return Layer.merge(
     Layer.scoped(HttpClient.HttpClient, client).pipe(Layer.provide(NodeFileSystem.layer)),
-    Layer.succeed(RegistryClient.TransportTimeout, {
-      // no limit of ours: the client times each request itself
-      headers: headersMs > 0 ? Duration.millis(headersMs) : Duration.infinity,
-      ...(bodyIdleMs > 0 ? { bodyIdle: Duration.millis(bodyIdleMs) } : {})
-    }),
-    Layer.succeed(RegistryClient.RequestBodyReuse, { piecesAhead: RequestBody.PiecesAhead })
+    transportServices(options)
   )
 }

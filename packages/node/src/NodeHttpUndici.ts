@@ -15,7 +15,6 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -23,13 +22,15 @@ import type * as Scope from "effect/Scope"
 import * as Body from "./internal/bodyStream.js"
 import * as Head from "./internal/headRequest.js"
 import {
+  budgetOf,
   DefaultBodyIdleMs,
   DefaultHeadersTimeoutMs,
   hostOf,
   millis,
   NodeHttpError,
   type Options,
-  resolveAllTls
+  resolveAllTls,
+  transportServices
 } from "./internal/httpOptions.js"
 import * as RequestBody from "./internal/requestBody.js"
 
@@ -128,16 +129,9 @@ export const layer = (
     Layer.provide(NodeFileSystem.layer)
   )
   // undici enforces the headers timeout and the body timeout (no data while the body is not paused) on every
-  // request (makeDispatcher puts them back on each dispatch); 0 turns undici's body timeout off. The request
-  // bodies go as iterables, each piece written before the next is pulled.
-  const bodyIdleMs = millis(options.timeouts?.bodyIdle, DefaultBodyIdleMs)
-  const transportTimeout = Layer.merge(
-    Layer.succeed(RegistryClient.TransportTimeout, {
-      headers: Duration.millis(millis(options.timeouts?.headers, DefaultHeadersTimeoutMs)),
-      ...(bodyIdleMs > 0 ? { bodyIdle: Duration.millis(bodyIdleMs) } : {})
-    }),
-    Layer.succeed(RegistryClient.RequestBodyReuse, { piecesAhead: RequestBody.PiecesAhead })
-  )
+  // request (makeDispatcher puts them back on each dispatch); 0 turns either off. The request bodies go as
+  // iterables, each piece written before the next is pulled.
+  const transportTimeout = transportServices(options)
   const limit = Math.floor(options.bodyBuffer ?? Body.DefaultBodyBuffer)
   if (!(limit > 0)) {
     return Layer.merge(
@@ -147,14 +141,12 @@ export const layer = (
       transportTimeout
     )
   }
-  const given = options.memoryBudget
-  const budgetLimit = typeof given === "object" ? given.limit : Math.floor(given ?? Body.DefaultMemoryBudget)
   return Layer.effect(
     HttpClient.HttpClient,
     Effect.flatMap(HttpClient.HttpClient, (client) =>
       Effect.sync(() => {
         // one budget for every body of the clients built from this layer
-        const budget = typeof given === "object" ? given : Body.makeBodyBudget(budgetLimit > 0 ? budgetLimit : limit)
+        const budget = budgetOf(options, limit)
         return HttpClient.transformResponse(
           RequestBody.withIterableBodies(client),
           Effect.map((response) => Body.withBodyStream(response, limit, budget))

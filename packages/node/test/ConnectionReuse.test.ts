@@ -146,75 +146,60 @@ const heads = (
   })
 
 for (const transport of transports) {
-  describe(`connection reuse on ${transport.name}, loopback node:http server`, () => {
-    it.live(`the ping and ${N} HEADs (manifestDigest, hasBlob, blobMetadata) use at most 2 connections`, () =>
+  // `f` (with the client and its HttpClient, against a fresh counting server) uses one or two connections
+  const reuses = (
+    name: string,
+    f: (client: RegistryClient.Service, http: HttpClient.HttpClient, url: string) => Effect.Effect<void, unknown>
+  ) =>
+    it.live(name, () =>
       Effect.gen(function*() {
         const server = yield* serve()
-        yield* withClient(
-          server.url,
-          (client) => heads(client, "r", { tag: "t", digest: manifestDigest }, blobDigest, N),
-          {},
-          transport.layer
-        )
+        yield* withClient(server.url, (client, http) => f(client, http, server.url), {}, transport.layer)
         assert.isAtLeast(server.connections(), 1)
         assert.isAtMost(server.connections(), 2)
       }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
 
-    it.live(`${N} HEADs answered 404 (hasBlob of a missing blob) use at most 2 connections`, () =>
-      Effect.gen(function*() {
-        const server = yield* serve()
-        yield* withClient(
-          server.url,
-          (client) =>
-            Effect.gen(function*() {
-              for (let i = 0; i < N; i++) assert.isFalse(yield* client.hasBlob("r", missingDigest))
-            }),
-          {},
-          transport.layer
-        )
-        assert.isAtMost(server.connections(), 2)
-      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+  describe(`connection reuse on ${transport.name}, loopback node:http server`, () => {
+    reuses(
+      `the ping and ${N} HEADs (manifestDigest, hasBlob, blobMetadata) use at most 2 connections`,
+      (client) => heads(client, "r", { tag: "t", digest: manifestDigest }, blobDigest, N)
+    )
 
-    it.live(`${N} POSTs answered 202 with Content-Length: 0 use at most 2 connections`, () =>
-      Effect.gen(function*() {
-        const server = yield* serve()
-        yield* withClient(
-          server.url,
-          (_, http) =>
-            Effect.gen(function*() {
-              for (let i = 0; i < N; i++) {
-                const response = yield* http.execute(HttpClientRequest.post(`${server.url}/v2/r/blobs/uploads/`))
-                assert.strictEqual(response.status, 202)
-              }
-            }),
-          {},
-          transport.layer
-        )
-        assert.isAtMost(server.connections(), 2)
-      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+    reuses(
+      `${N} HEADs answered 404 (hasBlob of a missing blob) use at most 2 connections`,
+      (client) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < N; i++) assert.isFalse(yield* client.hasBlob("r", missingDigest))
+        })
+    )
 
-    it.live(`${N} GETs whose body is never read, or drained, use at most 2 connections`, () =>
-      Effect.gen(function*() {
-        const server = yield* serve()
-        yield* withClient(
-          server.url,
-          (_, http) =>
-            Effect.gen(function*() {
-              for (let i = 0; i < N; i++) {
-                // never read (like the ping's): 48 KiB, within undici's buffer, so the answer completes unread
-                const discarded = yield* http.execute(HttpClientRequest.get(`${server.url}/big`))
-                assert.strictEqual(discarded.status, 200)
-                // drained through NodeHttp's body stream
-                const drained = yield* http.execute(HttpClientRequest.get(`${server.url}/big`))
-                const bytes = yield* Stream.runFold(drained.stream, 0, (n, chunk) => n + chunk.length)
-                assert.strictEqual(bytes, bigBody.length)
-              }
-            }),
-          {},
-          transport.layer
-        )
-        assert.isAtMost(server.connections(), 2)
-      }).pipe(Effect.scoped, Effect.timeout("60 seconds")))
+    reuses(
+      `${N} POSTs answered 202 with Content-Length: 0 use at most 2 connections`,
+      (_, http, url) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < N; i++) {
+            const response = yield* http.execute(HttpClientRequest.post(`${url}/v2/r/blobs/uploads/`))
+            assert.strictEqual(response.status, 202)
+          }
+        })
+    )
+
+    reuses(
+      `${N} GETs whose body is never read, or drained, use at most 2 connections`,
+      (_, http, url) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < N; i++) {
+            // never read (like the ping's): 48 KiB, read at once by either client (within undici's buffer; at most
+            // 64 KiB by its Content-Length on node:http), so the answer completes unread
+            const discarded = yield* http.execute(HttpClientRequest.get(`${url}/big`))
+            assert.strictEqual(discarded.status, 200)
+            // drained through NodeHttp's body stream
+            const drained = yield* http.execute(HttpClientRequest.get(`${url}/big`))
+            const bytes = yield* Stream.runFold(drained.stream, 0, (n, chunk) => n + chunk.length)
+            assert.strictEqual(bytes, bigBody.length)
+          }
+        })
+    )
   })
 }
 

@@ -2,16 +2,19 @@
 // a body whose reader is slow (the body paused) is not idle; a registry that stops reading an upload fails the
 // request with a timeout instead of hanging; the headers timeout starts once the request body is sent; small
 // bodies nobody reads, and bodiless answers, are still whole and readable. Every test is bounded by a timeout.
+import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Net from "node:net"
 import * as NodeHttp from "../src/NodeHttp.js"
+import * as NodeHttpUndici from "../src/NodeHttpUndici.js"
 import { serveLoopback } from "./support/loopback.js"
 
 const MiB = 1024 * 1024
@@ -164,4 +167,19 @@ describe("NodeHttp.layer on node:http", () => {
         Effect.timeout("10 seconds")
       ))
   }
+
+  // a headers timeout turned off (0) must not tell core that the transport limits the wait: it would then time
+  // nothing at all
+  it.effect("timeouts.headers 0 tells core the transport sets no headers limit (both transports)", () =>
+    Effect.gen(function*() {
+      for (const layer of [NodeHttp.layer, NodeHttpUndici.layer]) {
+        const told = yield* RegistryClient.TransportTimeout.pipe(
+          Effect.provide(layer({ timeouts: { headers: 0, bodyIdle: "5 seconds" } }))
+        )
+        assert.isTrue(Duration.equals(told.headers, Duration.infinity))
+        assert.isTrue(told.bodyIdle !== undefined && Duration.equals(told.bodyIdle, Duration.seconds(5)))
+        const defaults = yield* RegistryClient.TransportTimeout.pipe(Effect.provide(layer()))
+        assert.isTrue(Duration.equals(defaults.headers, Duration.seconds(60)))
+      }
+    }))
 })

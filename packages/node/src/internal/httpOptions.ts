@@ -4,13 +4,17 @@
  *
  * @since 0.1.0
  */
+import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Tls from "node:tls"
+import * as Body from "./bodyStream.js"
 import type { BodyBudget } from "./bodyStream.js"
+import * as RequestBody from "./requestBody.js"
 
 /**
  * Timeouts of the connection pool. Each accepts a `Duration` input
@@ -187,3 +191,34 @@ export const DefaultBodyIdleMs = 60_000
 
 export const hostOf = (origin: string | URL): string =>
   (typeof origin === "string" ? origin : origin.origin).replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")
+
+/**
+ * The one budget for every body of the clients a layer builds: the given `BodyBudget` as it is, or a new one of
+ * `memoryBudget` bytes (of `bodyLimit` when that is not positive).
+ */
+export const budgetOf = (options: Options, bodyLimit: number): BodyBudget => {
+  const given = options.memoryBudget
+  if (typeof given === "object") return given
+  const limit = Math.floor(given ?? Body.DefaultMemoryBudget)
+  return Body.makeBodyBudget(limit > 0 ? limit : bodyLimit)
+}
+
+/**
+ * What both layers tell core besides the client: the limits they enforce themselves (`TransportTimeout`: the
+ * headers timeout, infinite when turned off so that the client times each request itself, and the body-idle
+ * timeout when on) and that they are done with each piece of a request body before pulling the one after next
+ * (`RequestBodyReuse`).
+ */
+export const transportServices = (
+  options: Options
+): Layer.Layer<RegistryClient.TransportTimeout | RegistryClient.RequestBodyReuse> => {
+  const headersMs = millis(options.timeouts?.headers, DefaultHeadersTimeoutMs)
+  const bodyIdleMs = millis(options.timeouts?.bodyIdle, DefaultBodyIdleMs)
+  return Layer.merge(
+    Layer.succeed(RegistryClient.TransportTimeout, {
+      headers: headersMs > 0 ? Duration.millis(headersMs) : Duration.infinity,
+      ...(bodyIdleMs > 0 ? { bodyIdle: Duration.millis(bodyIdleMs) } : {})
+    }),
+    Layer.succeed(RegistryClient.RequestBodyReuse, { piecesAhead: RequestBody.PiecesAhead })
+  )
+}

@@ -17,6 +17,7 @@
  *
  * @internal
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -50,7 +51,12 @@ export interface Settings {
   readonly budget: Body.BodyBudget | undefined
 }
 
-const timeoutError = (code: string, detail: string): Error => Object.assign(new Error(detail), { code })
+/**
+ * A timeout as Node and undici report one: an `Error` whose `code` core's `RegistryError.transportKind` reads.
+ *
+ * @internal
+ */
+export const timeoutError = (code: string, detail: string): Error => Object.assign(new Error(detail), { code })
 
 // Node's own words when a connection closes before any answer arrived: told apart from a connection broken
 // in the middle of an answer as undici's errors are (no bytes read).
@@ -129,22 +135,17 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
     })
   }
 
+  private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
+    return Effect.map(Stream.runCollect(this.stream), BlobSource.concatBytes)
+  }
+
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.map(Stream.runCollect(this.stream), (chunk) => {
-      let size = 0
-      for (const piece of chunk) size += piece.length
-      const out = new Uint8Array(size)
-      let at = 0
-      for (const piece of Chunk.toReadonlyArray(chunk)) {
-        out.set(piece, at)
-        at += piece.length
-      }
-      return out.buffer
-    })
+    // a copy typed as a plain ArrayBuffer (`text` and `json` decode the bytes as they are)
+    return Effect.map(this.bytes, (bytes) => bytes.slice().buffer)
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.map(this.arrayBuffer, (buffer) => new TextDecoder().decode(buffer))
+    return Effect.map(this.bytes, (bytes) => new TextDecoder().decode(bytes))
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
@@ -309,13 +310,11 @@ const send = (
         let settled = false
         let finished = false
         let headersTimer: ReturnType<typeof setTimeout> | undefined
-        const fail = (cause: unknown) => {
+        const fail = (cause: unknown, reason: "Transport" | "Encode" = "Transport") => {
           if (settled) return
           settled = true
           if (headersTimer !== undefined) clearTimeout(headersTimer)
-          resume(Effect.fail(
-            new HttpClientError.RequestError({ request, reason: "Transport", cause: closedBeforeAnswer(cause) })
-          ))
+          resume(Effect.fail(new HttpClientError.RequestError({ request, reason, cause: closedBeforeAnswer(cause) })))
         }
         let req: Http.ClientRequest
         try {
@@ -337,6 +336,12 @@ const send = (
         // the request stays watched for errors after the answer arrived (a socket reset while the body streams
         // reaches the body through the message)
         req.on("error", fail)
+        // a body this client does not send: refused before anything goes out
+        const refuse = (detail: string) => {
+          const cause = new Error(detail)
+          fail(cause, "Encode")
+          req.destroy(cause)
+        }
         const abort = () => {
           if (!finished) req.destroy(new Error("request interrupted"))
         }
@@ -388,11 +393,11 @@ const send = (
           case "Raw": {
             const raw: unknown = body.body
             if (typeof raw === "string" || raw instanceof Uint8Array) req.end(raw)
-            else req.destroy(new Error("this client sends bodies given as bytes, text or a stream"))
+            else refuse("this client sends bodies given as bytes, text or a stream")
             break
           }
           case "FormData":
-            req.destroy(new Error("this client does not send form data"))
+            refuse("this client does not send form data")
             break
           case "Stream":
             if (iterable !== undefined) {
