@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
 import * as Net from "node:net"
 import * as NodeHttp from "../src/NodeHttp.js"
 import * as NodeHttpUndici from "../src/NodeHttpUndici.js"
@@ -114,6 +115,52 @@ describe("NodeHttp.layer on node:http", () => {
       assert.strictEqual(response.headers["x-received"], String(body.length))
     }).pipe(
       Effect.provide(NodeHttp.layer({ timeouts: { headers: "300 millis", bodyIdle: "10 seconds" } })),
+      Effect.scoped,
+      Effect.timeout("30 seconds")
+    ))
+
+  // each connection reads into one buffer of its own, reused for every read (NodeHttp.ts, withReadBuffer): the
+  // bytes of every piece must be taken before the next read overwrites them
+  it.live("bodies read through the connection's reused read buffer are intact: irregular writes, a paused reader, one connection", () =>
+    Effect.gen(function*() {
+      const body = Crypto.randomBytes(3 * MiB + 17)
+      const expected = Crypto.createHash("sha256").update(body).digest("hex")
+      const connections = new Set<Net.Socket>()
+      const url = yield* serveLoopback((req, res) => {
+        connections.add(req.socket)
+        res.writeHead(200, { "content-length": String(body.length) })
+        let at = 0
+        // pieces of 1 byte to 200 KiB, some smaller and some larger than one read
+        const next = (): void => {
+          if (at >= body.length) return void res.end()
+          const size = 1 + Crypto.randomInt(200 * 1024)
+          const piece = body.subarray(at, at + size)
+          at += piece.length
+          if (res.write(piece)) setImmediate(next)
+          else res.once("drain", next)
+        }
+        next()
+      })
+      const client = yield* HttpClient.HttpClient
+      for (const pause of [false, true]) {
+        const response = yield* client.get(`${url}/blob`)
+        const hash = Crypto.createHash("sha256")
+        let pulls = 0
+        yield* Stream.runForEach(
+          response.stream,
+          (piece) =>
+            Effect.suspend(() => {
+              hash.update(piece)
+              // the second answer is read slowly at first: the connection is paused while its reader waits
+              return pause && ++pulls <= 5 ? Effect.sleep("50 millis") : Effect.void
+            })
+        )
+        assert.strictEqual(hash.digest("hex"), expected)
+      }
+      // the second answer came on the connection the first one left in the pool
+      assert.strictEqual(connections.size, 1)
+    }).pipe(
+      Effect.provide(NodeHttp.layer({ bodyBuffer: 256 * 1024 })),
       Effect.scoped,
       Effect.timeout("30 seconds")
     ))
