@@ -5,8 +5,11 @@
  * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 
 /**
  * The bytes of a byte stream after its first `n` (the piece that crosses `n` cut).
@@ -53,3 +56,25 @@ export const takeBytes =
         Stream.takeUntil((piece) => (seen += piece.length) >= n)
       )
     })
+
+/**
+ * `stream` with `context` provided, for a stream that is run later by another (an HTTP client running a request
+ * body): when the fiber that runs it already has every service of `context` (the same instances: the fiber that
+ * built it, or one forked from it; its parent span may be a span below), the stream runs as it is, since `Stream.provideContext` would otherwise set
+ * and restore the context around every effect of every pull (issue 19: a third of what a streamed copy allocated
+ * in the JavaScript heap); any other fiber gets `context` provided.
+ */
+export const provideContextOnce = <A, E, R>(
+  stream: Stream.Stream<A, E, R>,
+  context: Context.Context<R>
+): Stream.Stream<A, E> =>
+  Stream.unwrap(Effect.map(Effect.context<never>(), (current) => {
+    for (const [key, service] of context.unsafeMap) {
+      // the parent span aside: the request runs in a span of its own, below the one `context` has
+      if (key !== Tracer.ParentSpan.key && current.unsafeMap.get(key) !== service) {
+        return Stream.provideContext(stream, context)
+      }
+    }
+    // every service the stream may need is the one `context` has: running it here is running it with `context`
+    return stream as Stream.Stream<A, E>
+  }))

@@ -205,7 +205,7 @@ export const upload = <E, R>(
               given.failure = Option.some(e)
             })
           ),
-          Stream.provideContext(context)
+          (body) => ByteStream.provideContextOnce(body, context)
         ))
 
     // A request body of the bytes [from, end) of a re-openable source, read again for every request (the
@@ -234,7 +234,7 @@ export const upload = <E, R>(
               given.failure = Option.some(e)
             })
           ),
-          Stream.provideContext(context)
+          (body) => ByteStream.provideContextOnce(body, context)
         )
       })
 
