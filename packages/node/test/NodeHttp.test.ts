@@ -296,27 +296,6 @@ describe("NodeHttp.bodyStream", () => {
       assert.isTrue(end._tag === "Left" && Option.isNone(end.left), "the end after the last batch")
     }).pipe(Effect.scoped))
 
-  // a busy socket is read several times in one turn of the event loop, each read in a callback of its own: the
-  // reader waiting for them is woken once they are all in, so they travel down the stream as one chunk
-  it.live("pieces that arrive in separate callbacks of one turn reach a waiting reader as one chunk", () =>
-    Effect.gen(function*() {
-      const readable = source()
-      const pulled = yield* Stream.toPull(NodeHttp.bodyStream(readable, decodeError, 1024 * 1024))
-      const pieces = [0, 1, 2, 3, 4].map((i) => Buffer.alloc(1000, i))
-      // five callbacks queued together run in one check phase; the reader is already waiting for the first
-      yield* Effect.sync(() => {
-        setTimeout(() => {
-          for (const piece of pieces) setImmediate(() => readable.push(piece))
-        }, 20)
-      })
-      const first = Chunk.toReadonlyArray(yield* pulled)
-      assert.strictEqual(first.length, 5, "the five pieces in one chunk")
-      first.forEach((piece, i) => assert.strictEqual(piece, pieces[i]))
-      readable.push(null)
-      const end = yield* Effect.either(pulled)
-      assert.isTrue(end._tag === "Left" && Option.isNone(end.left))
-    }).pipe(Effect.scoped, Effect.timeout("10 seconds")))
-
   it.effect("pauses the readable while `limit` bytes wait and resumes it when they are taken", () =>
     Effect.gen(function*() {
       const readable = source()

@@ -110,19 +110,6 @@ export const bodyStream = <E>(
       wake = undefined
       if (w !== undefined) w()
     }
-    // A piece wakes a waiting reader once the reads of this turn of the event loop are done (Node reads a busy
-    // socket up to 32 times in a row), so that the pieces of one turn travel down the stream as one chunk: every
-    // step of the stream's stages is paid per chunk, not per 64 KiB piece.
-    let soon = false
-    const notifyAfterReads = () => {
-      soon = false
-      notify()
-    }
-    const notifySoon = () => {
-      if (soon || wake === undefined) return
-      soon = true
-      setImmediate(notifyAfterReads)
-    }
     const resumeSelf = () => {
       if (readable.isPaused() && failure === undefined && !ended) readable.resume()
     }
@@ -139,7 +126,7 @@ export const bodyStream = <E>(
         }
       }
       if (full) readable.pause()
-      notifySoon()
+      notify()
     }
     // gives back what this body held to the shared budget; the bodies it paused go on once it has room
     const release = () => {
