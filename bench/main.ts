@@ -843,6 +843,25 @@ const makeRows = (
       targetText: "≤ 4× time, ≤ 80 MiB",
       registryPids: [b.pid]
     })
+    // a bare Node program (`node -e script`) beside skopeo's `inspect --raw` of the same manifest
+    const inspectRaw = ["inspect", "--raw", "--tls-verify=false", `docker://${ref}:${TAG}`]
+    const floor = (
+      id: string,
+      title: string,
+      what: string,
+      script: string,
+      check?: (s: Sample) => string | undefined
+    ): Row => ({
+      id,
+      group: 7,
+      title,
+      ours: { label: `floor: ${what}`, argv: () => ["node", "-e", script], ...(check ? { check } : {}) },
+      peer: { label: `skopeo ${inspectRaw.join(" ")}`, argv: () => ["skopeo", ...inspectRaw], check: hasManifest },
+      maxRatio: undefined,
+      maxRssMiB: 80,
+      targetText: "— (floor)",
+      registryPids: [b.pid]
+    })
     rows.push(
       metadata(
         "7a",
@@ -884,50 +903,20 @@ const makeRows = (
       ),
       // The floor of any Node program on this machine (issue 18's ≤ 4× skopeo): Node's start-up alone, and a bare
       // node:http GET of the same manifest with nothing of ours loaded. No target: they show what is physics.
-      {
-        id: "7f",
-        group: 7,
-        title: "Node's own floor: start-up alone (`node -e 0`), no work (whole process)",
-        ours: { label: "floor: node -e 0", argv: () => ["node", "-e", "0"] },
-        peer: {
-          label: `skopeo ${["inspect", "--raw", "--tls-verify=false", `docker://${ref}:${TAG}`].join(" ")}`,
-          argv: () => ["skopeo", "inspect", "--raw", "--tls-verify=false", `docker://${ref}:${TAG}`],
-          check: hasManifest
-        },
-        maxRatio: undefined,
-        maxRssMiB: 80,
-        targetText: "— (floor)",
-        registryPids: [b.pid]
-      },
-      {
-        id: "7g",
-        group: 7,
-        title: "Node's own floor for the same work: a bare `node:http` GET of the manifest (whole process)",
-        ours: {
-          label: "floor: node -e (http.get of the manifest, printed)",
-          argv: () => [
-            "node",
-            "-e",
-            [
-              "const http = require('node:http');",
-              `http.get(${JSON.stringify(`http://${b.host}/v2/${imageRepo}/manifests/${TAG}`)},`,
-              "{ headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } },",
-              "(res) => { const parts = []; res.on('data', (d) => parts.push(d));",
-              "res.on('end', () => process.stdout.write(Buffer.concat(parts))) })"
-            ].join(" ")
-          ],
-          check: hasManifest
-        },
-        peer: {
-          label: `skopeo ${["inspect", "--raw", "--tls-verify=false", `docker://${ref}:${TAG}`].join(" ")}`,
-          argv: () => ["skopeo", "inspect", "--raw", "--tls-verify=false", `docker://${ref}:${TAG}`],
-          check: hasManifest
-        },
-        maxRatio: undefined,
-        maxRssMiB: 80,
-        targetText: "— (floor)",
-        registryPids: [b.pid]
-      },
+      floor("7f", "Node's own floor: start-up alone (`node -e 0`), no work (whole process)", "node -e 0", "0"),
+      floor(
+        "7g",
+        "Node's own floor for the same work: a bare `node:http` GET of the manifest (whole process)",
+        "node -e (http.get of the manifest, printed)",
+        [
+          "const http = require('node:http');",
+          `http.get(${JSON.stringify(`http://${b.host}/v2/${imageRepo}/manifests/${TAG}`)},`,
+          "{ headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } },",
+          "(res) => { const parts = []; res.on('data', (d) => parts.push(d));",
+          "res.on('end', () => process.stdout.write(Buffer.concat(parts))) })"
+        ].join(" "),
+        hasManifest
+      ),
       {
         id: "7h",
         group: 7,
