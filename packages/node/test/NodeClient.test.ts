@@ -165,6 +165,55 @@ describe("NodeHttp.layer on node:http", () => {
       Effect.timeout("30 seconds")
     ))
 
+  // a stream body is written by a fiber of its own (nodeClient.ts, writeBody): it must not outlive its request
+  it.live("a stream body stops being pulled when the request is interrupted or cannot be made", () =>
+    Effect.gen(function*() {
+      const sockets = new Set<Net.Socket>()
+      const url = yield* serveLoopback((req) => {
+        // reads nothing and never answers
+        sockets.add(req.socket)
+        req.pause()
+      })
+      const client = yield* HttpClient.HttpClient
+      let pulled = 0
+      let finalized = false
+      const body = Stream.repeatEffect(Effect.sync(() => {
+        pulled++
+        return new Uint8Array(64 * 1024)
+      })).pipe(Stream.ensuring(Effect.sync(() => {
+        finalized = true
+      })))
+      const request = HttpClientRequest.post(`${url}/upload`).pipe(
+        HttpClientRequest.setBody(HttpBody.stream(body))
+      )
+      const fiber = yield* Effect.fork(client.execute(request))
+      // the socket's buffers fill, then the writer waits for them
+      while (pulled < 4) yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      while (!finalized) yield* Effect.sleep("20 millis")
+      const after = pulled
+      yield* Effect.sleep("200 millis")
+      assert.strictEqual(pulled, after, "nothing pulled once the request is gone")
+
+      // Node refuses the request (a header value it cannot send): the body is never pulled, nothing waits
+      let refusedPulls = 0
+      const refused = HttpClientRequest.post(`${url}/upload`).pipe(
+        HttpClientRequest.setHeader("x-bad", "a\nb"),
+        HttpClientRequest.setBody(HttpBody.stream(Stream.repeatEffect(Effect.sync(() => {
+          refusedPulls++
+          return new Uint8Array(16)
+        }))))
+      )
+      const error = yield* client.execute(refused).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "RequestError")
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(refusedPulls, 0)
+    }).pipe(
+      Effect.provide(NodeHttp.layer({ timeouts: { bodyIdle: "30 seconds", headers: "30 seconds" } })),
+      Effect.scoped,
+      Effect.timeout("20 seconds")
+    ))
+
   it.live("small bodies are whole however late they are read; bodiless answers read as empty", () =>
     Effect.gen(function*() {
       const url = yield* serveLoopback((req, res) => {

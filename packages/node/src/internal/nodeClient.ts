@@ -26,9 +26,12 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
@@ -266,31 +269,66 @@ const headersOf = (request: HttpClientRequest.HttpClientRequest): Record<string,
 
 // Writes the pieces of a streamed body, each one handed to the socket before the next is pulled; a piece the
 // socket does not take within `idleMs` (the registry stopped reading) fails the request.
-const writeStream = async (
-  request: Http.ClientRequest,
-  pieces: AsyncIterable<Chunk.Chunk<Uint8Array>>,
-  idleMs: number
-): Promise<void> => {
-  for await (const chunk of pieces) {
-    for (const piece of chunk) {
-      if (request.destroyed) return
-      await new Promise<void>((resolve, reject) => {
-        const timer = idleMs > 0
-          ? setTimeout(
-            () => reject(timeoutError("ETIMEDOUT", `the registry took no part of the request body for ${idleMs} ms`)),
-            idleMs
-          )
-          : undefined
-        request.write(piece, (error) => {
-          if (timer !== undefined) clearTimeout(timer)
-          if (error) reject(error)
-          else resolve()
-        })
+// Writes one chunk's pieces in order, each handed to the socket before the next (the idle timeout bounds each wait);
+// fails when the request is gone, so that the body stops being pulled.
+const writeChunk = (request: Http.ClientRequest, chunk: Chunk.Chunk<Uint8Array>, idleMs: number) =>
+  Effect.async<void, Error>((resume) => {
+    const pieces = Chunk.toReadonlyArray(chunk)
+    let at = 0
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let done = false
+    const finish = (error: Error | undefined) => {
+      if (done) return
+      done = true
+      if (timer !== undefined) clearTimeout(timer)
+      resume(error === undefined ? Effect.void : Effect.fail(error))
+    }
+    const next = (): void => {
+      if (request.destroyed) return finish(new Error("the request was destroyed before its body was sent"))
+      if (at >= pieces.length) return finish(undefined)
+      const piece = pieces[at++]
+      timer = idleMs > 0
+        ? setTimeout(
+          () => finish(timeoutError("ETIMEDOUT", `the registry took no part of the request body for ${idleMs} ms`)),
+          idleMs
+        )
+        : undefined
+      request.write(piece, (error) => {
+        if (timer !== undefined) clearTimeout(timer)
+        if (error) finish(error)
+        else next()
       })
     }
-  }
-  if (!request.destroyed) request.end()
-}
+    next()
+    return Effect.sync(() => {
+      done = true
+      if (timer !== undefined) clearTimeout(timer)
+    })
+  })
+
+// Sends a stream body once the request exists, in a fiber of its own (forked by `send`): the stream is pulled in
+// this fiber, one step per chunk, instead of through an async iterator that ran a new fiber for every pull. A
+// failure of the stream (or of a write) destroys the request, which the exchange then reports.
+const writeBody = (
+  ready: Deferred.Deferred<Http.ClientRequest>,
+  stream: Stream.Stream<Uint8Array, unknown>,
+  idleMs: number
+): Effect.Effect<void> =>
+  Effect.flatMap(
+    Deferred.await(ready),
+    (request) =>
+      Stream.runForEachChunk(stream, (chunk) => writeChunk(request, chunk, idleMs)).pipe(
+        Effect.matchCause({
+          onSuccess: () => {
+            if (!request.destroyed) request.end()
+          },
+          onFailure: (cause) => {
+            const error = Cause.squash(cause)
+            request.destroy(error instanceof Error ? error : new Error("the request body failed"))
+          }
+        })
+      )
+  )
 
 const send = (
   settings: Settings,
@@ -299,12 +337,17 @@ const send = (
   signal: AbortSignal | undefined
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
   const body = request.body
-  const pieces = body._tag === "Stream"
-    ? Stream.toAsyncIterableEffect(Stream.chunks(body.stream))
+  // a stream body is written by a fiber of its own, given the request once it exists
+  const writer = body._tag === "Stream"
+    ? Effect.flatMap(
+      Deferred.make<Http.ClientRequest>(),
+      (ready) =>
+        Effect.map(Effect.fork(writeBody(ready, body.stream, settings.bodyIdleMs)), (fiber) => ({ ready, fiber }))
+    )
     : Effect.succeed(undefined)
   return Effect.flatMap(
-    pieces,
-    (iterable) =>
+    writer,
+    (writing) =>
       Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume: Resume) => {
         const secure = url.protocol === "https:"
         let settled = false
@@ -331,6 +374,8 @@ const send = (
         } catch (cause) {
           // Node refuses a request it cannot send (an invalid header value): a failure, never a defect
           fail(cause)
+          // the body's writer waits for a request that will never be: it stops
+          if (writing !== undefined) Deferred.unsafeDone(writing.ready, Effect.interrupt)
           return
         }
         // the request stays watched for errors after the answer arrived (a socket reset while the body streams
@@ -400,15 +445,14 @@ const send = (
             refuse("this client does not send form data")
             break
           case "Stream":
-            if (iterable !== undefined) {
-              writeStream(req, iterable, settings.bodyIdleMs).catch((cause: unknown) => req.destroy(cause as Error))
-            }
+            if (writing !== undefined) Deferred.unsafeDone(writing.ready, Effect.succeed(req))
             break
         }
-        return Effect.sync(() => {
+        return Effect.suspend(() => {
           settled = true
           if (headersTimer !== undefined) clearTimeout(headersTimer)
           abort()
+          return writing === undefined ? Effect.void : Fiber.interruptFork(writing.fiber)
         })
       })
   )
