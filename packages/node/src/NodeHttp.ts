@@ -8,7 +8,6 @@
  *
  * @since 0.1.0
  */
-import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as RegistryError from "@effect-registry/core/RegistryError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -28,9 +27,9 @@ import {
   DefaultBodyIdleMs,
   DefaultHeadersTimeoutMs,
   millis,
-  NodeHttpError,
   type Options,
   resolveAllTls,
+  type TransportLayer,
   transportServices
 } from "./internal/httpOptions.js"
 import * as NodeClient from "./internal/nodeClient.js"
@@ -74,7 +73,15 @@ export type {
    * @since 0.1.0
    * @category models
    */
-  TlsOptions
+  TlsOptions,
+  /**
+   * What {@link layer} (and `NodeHttpUndici.layer`) provides: the `HttpClient` and core's `TransportTimeout` and
+   * `RequestBodyReuse`; it fails with `NodeHttpError`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TransportLayer
 } from "./internal/httpOptions.js"
 
 /**
@@ -260,10 +267,7 @@ const watchConnect = (socket: Net.Socket, secure: boolean, connectMs: number): N
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<
-  HttpClient.HttpClient | RegistryClient.TransportTimeout | RegistryClient.RequestBodyReuse,
-  NodeHttpError
-> => {
+): TransportLayer => {
   const timeouts = options.timeouts ?? {}
   const headersMs = millis(timeouts.headers, DefaultHeadersTimeoutMs)
   const bodyIdleMs = millis(timeouts.bodyIdle, DefaultBodyIdleMs)

@@ -9,7 +9,6 @@
  *
  * @since 0.1.0
  */
-import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Undici from "@effect/platform-node/Undici"
@@ -30,6 +29,7 @@ import {
   NodeHttpError,
   type Options,
   resolveAllTls,
+  type TransportLayer,
   transportServices
 } from "./internal/httpOptions.js"
 import * as RequestBody from "./internal/requestBody.js"
@@ -111,10 +111,7 @@ export const makeDispatcher = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<
-  HttpClient.HttpClient | RegistryClient.TransportTimeout | RegistryClient.RequestBodyReuse,
-  NodeHttpError
-> => {
+): TransportLayer => {
   // the platform's undici client, with HEAD requests sent straight on the dispatcher (internal/headRequest.ts)
   const undici = Layer.effect(
     HttpClient.HttpClient,

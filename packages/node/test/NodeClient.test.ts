@@ -11,6 +11,7 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Net from "node:net"
@@ -22,6 +23,32 @@ const MiB = 1024 * 1024
 
 const collect = (stream: Stream.Stream<Uint8Array, unknown>) =>
   Stream.runFold(stream, 0, (n, piece) => n + piece.length)
+
+// a test on NodeHttp.layer(options), in a scope of its own, bounded by `seconds`
+const onNodeHttp = (options?: NodeHttp.Options, seconds = 30) =>
+<A, E>(
+  self: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>
+) => self.pipe(Effect.provide(NodeHttp.layer(options)), Effect.scoped, Effect.timeout(Duration.seconds(seconds)))
+
+// a raw TCP server on 127.0.0.1 for the life of a scope (every connection closed with it); its port
+const serveTcp = (onConnection: (socket: Net.Socket) => void) => {
+  const sockets = new Set<Net.Socket>()
+  return Effect.acquireRelease(
+    Effect.async<Net.Server>((resume) => {
+      const server = Net.createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => socket.destroy())
+        onConnection(socket)
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map((server) => (server.address() as Net.AddressInfo).port))
+}
 
 describe("NodeHttp.layer on node:http", () => {
   it.live("a body whose reader is slower than bodyIdle is not idle: it arrives whole", () =>
@@ -44,31 +71,12 @@ describe("NodeHttp.layer on node:http", () => {
       )
       assert.strictEqual(bytes, body.length)
       assert.isAbove(pulls, 3)
-    }).pipe(
-      Effect.provide(NodeHttp.layer({ bodyBuffer: 256 * 1024, timeouts: { bodyIdle: "200 millis" } })),
-      Effect.scoped,
-      Effect.timeout("30 seconds")
-    ))
+    }).pipe(onNodeHttp({ bodyBuffer: 256 * 1024, timeouts: { bodyIdle: "200 millis" } })))
 
   it.live("a registry that stops reading an upload fails it with a timeout within bodyIdle", () =>
     Effect.gen(function*() {
       // accepts the connection and never reads from it: the socket's buffers fill, then nothing moves
-      const sockets = new Set<Net.Socket>()
-      const port = yield* Effect.acquireRelease(
-        Effect.async<Net.Server>((resume) => {
-          const server = Net.createServer((socket) => {
-            sockets.add(socket)
-            socket.pause()
-            socket.on("error", () => socket.destroy())
-          })
-          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-        }),
-        (server) =>
-          Effect.async<void>((resume) => {
-            for (const socket of sockets) socket.destroy()
-            server.close(() => resume(Effect.void))
-          })
-      ).pipe(Effect.map((server) => (server.address() as Net.AddressInfo).port))
+      const port = yield* serveTcp((socket) => socket.pause())
       const client = yield* HttpClient.HttpClient
       const pieces = Stream.fromIterable(Array.from({ length: 256 }, () => new Uint8Array(MiB)))
       const started = Date.now()
@@ -80,11 +88,7 @@ describe("NodeHttp.layer on node:http", () => {
       assert.strictEqual(error._tag, "RequestError")
       assert.strictEqual(NodeHttp.classify(error), "Timeout")
       assert.isBelow(Date.now() - started, 10_000)
-    }).pipe(
-      Effect.provide(NodeHttp.layer({ timeouts: { bodyIdle: "300 millis", headers: "30 seconds" } })),
-      Effect.scoped,
-      Effect.timeout("30 seconds")
-    ))
+    }).pipe(onNodeHttp({ timeouts: { bodyIdle: "300 millis", headers: "30 seconds" } })))
 
   it.live("the headers timeout runs from the end of the request body: a registry slow to read it, then quick to answer, is fine", () =>
     Effect.gen(function*() {
@@ -113,11 +117,7 @@ describe("NodeHttp.layer on node:http", () => {
       )
       assert.strictEqual(response.status, 201)
       assert.strictEqual(response.headers["x-received"], String(body.length))
-    }).pipe(
-      Effect.provide(NodeHttp.layer({ timeouts: { headers: "300 millis", bodyIdle: "10 seconds" } })),
-      Effect.scoped,
-      Effect.timeout("30 seconds")
-    ))
+    }).pipe(onNodeHttp({ timeouts: { headers: "300 millis", bodyIdle: "10 seconds" } })))
 
   // each connection reads into one buffer of its own, reused for every read (NodeHttp.ts, withReadBuffer): the
   // bytes of every piece must be taken before the next read overwrites them
@@ -159,11 +159,7 @@ describe("NodeHttp.layer on node:http", () => {
       }
       // the second answer came on the connection the first one left in the pool
       assert.strictEqual(connections.size, 1)
-    }).pipe(
-      Effect.provide(NodeHttp.layer({ bodyBuffer: 256 * 1024 })),
-      Effect.scoped,
-      Effect.timeout("30 seconds")
-    ))
+    }).pipe(onNodeHttp({ bodyBuffer: 256 * 1024 })))
 
   // a stream body is written by a fiber of its own (nodeClient.ts, writeBody): it must not outlive its request
   it.live("a stream body stops being pulled when the request is interrupted or cannot be made", () =>
@@ -208,11 +204,40 @@ describe("NodeHttp.layer on node:http", () => {
       assert.strictEqual(error._tag, "RequestError")
       yield* Effect.sleep("50 millis")
       assert.strictEqual(refusedPulls, 0)
-    }).pipe(
-      Effect.provide(NodeHttp.layer({ timeouts: { bodyIdle: "30 seconds", headers: "30 seconds" } })),
-      Effect.scoped,
-      Effect.timeout("20 seconds")
-    ))
+    }).pipe(onNodeHttp({ timeouts: { bodyIdle: "30 seconds", headers: "30 seconds" } }, 20)))
+
+  // a registry may answer before it has read the body (an error): once the caller is done with the answer, the
+  // half-sent request is destroyed rather than left holding its connection
+  it.live("a request answered before its stream body was sent is destroyed once the caller's fiber ends", () =>
+    Effect.gen(function*() {
+      // answers at once, then reads (and drops) what comes, and never closes the connection itself
+      let closed = false
+      const port = yield* serveTcp((socket) => {
+        socket.once("data", () => socket.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n"))
+        socket.on("close", () => {
+          closed = true
+        })
+        socket.resume()
+      })
+      const client = yield* HttpClient.HttpClient
+      let pulled = 0
+      const body = Stream.repeatEffect(Effect.as(Effect.sleep("10 millis"), new Uint8Array(1024))).pipe(
+        Stream.tap(() =>
+          Effect.sync(() => {
+            pulled++
+          })
+        )
+      )
+      const request = HttpClientRequest.post(`http://127.0.0.1:${port}/upload`).pipe(
+        HttpClientRequest.setBody(HttpBody.stream(body))
+      )
+      const status = yield* Fiber.join(yield* Effect.fork(Effect.map(client.execute(request), (r) => r.status)))
+      assert.strictEqual(status, 413)
+      while (!closed) yield* Effect.sleep("20 millis")
+      const after = pulled
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(pulled, after, "nothing pulled once the request is destroyed")
+    }).pipe(onNodeHttp(undefined, 10)))
 
   it.live("small bodies are whole however late they are read; bodiless answers read as empty", () =>
     Effect.gen(function*() {
@@ -236,7 +261,7 @@ describe("NodeHttp.layer on node:http", () => {
       const head = yield* client.head(`${url}/small`)
       assert.strictEqual(head.status, 200)
       assert.strictEqual(yield* collect(head.stream), 0)
-    }).pipe(Effect.provide(NodeHttp.layer()), Effect.scoped, Effect.timeout("30 seconds")))
+    }).pipe(onNodeHttp()))
 
   // both paths: traced by the platform (its own span and abort signal) and not (core's requests, sent directly)
   for (const traced of [true, false]) {
@@ -257,11 +282,7 @@ describe("NodeHttp.layer on node:http", () => {
         yield* Fiber.interrupt(fiber)
         while (closed === 0) yield* Effect.sleep("20 millis")
         assert.strictEqual(closed, 1)
-      }).pipe(
-        Effect.provide(NodeHttp.layer({ timeouts: { headers: "60 seconds" } })),
-        Effect.scoped,
-        Effect.timeout("10 seconds")
-      ))
+      }).pipe(onNodeHttp({ timeouts: { headers: "60 seconds" } }, 10)))
   }
 
   // a headers timeout turned off (0) must not tell core that the transport limits the wait: it would then time

@@ -6,6 +6,7 @@
  */
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -111,6 +112,14 @@ export interface Options {
    */
   readonly keepAliveAfterHead?: boolean | undefined
 }
+
+/**
+ * What `NodeHttp.layer` and `NodeHttpUndici.layer` provide (the client and what it tells core), and how they fail.
+ */
+export type TransportLayer = Layer.Layer<
+  HttpClient.HttpClient | RegistryClient.TransportTimeout | RegistryClient.RequestBodyReuse,
+  NodeHttpError
+>
 
 /**
  * The HTTP client could not be set up: a TLS file could not be read, or the

@@ -295,6 +295,8 @@ const writeChunk = (request: Http.ClientRequest, chunk: Chunk.Chunk<Uint8Array>,
         : undefined
       request.write(piece, (error) => {
         if (timer !== undefined) clearTimeout(timer)
+        // a chunk whose wait ended (timed out, or interrupted) writes no more of its pieces
+        if (done) return
         if (error) finish(error)
         else next()
       })
@@ -308,7 +310,9 @@ const writeChunk = (request: Http.ClientRequest, chunk: Chunk.Chunk<Uint8Array>,
 
 // Sends a stream body once the request exists, in a fiber of its own (forked by `send`): the stream is pulled in
 // this fiber, one step per chunk, instead of through an async iterator that ran a new fiber for every pull. A
-// failure of the stream (or of a write) destroys the request, which the exchange then reports.
+// failure of the stream (or of a write) destroys the request, which the exchange then reports; so does the
+// writer's interruption (the exchange was interrupted, or its fiber ended with the body half sent), so that a
+// connection holding half a request never stays open.
 const writeBody = (
   ready: Deferred.Deferred<Http.ClientRequest>,
   stream: Stream.Stream<Uint8Array, unknown>,
@@ -318,6 +322,7 @@ const writeBody = (
     Deferred.await(ready),
     (request) =>
       Stream.runForEachChunk(stream, (chunk) => writeChunk(request, chunk, idleMs)).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => request.destroy(new Error("request interrupted")))),
         Effect.matchCause({
           onSuccess: () => {
             if (!request.destroyed) request.end()
