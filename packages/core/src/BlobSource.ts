@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Stream from "effect/Stream"
 
 /**
@@ -356,3 +357,66 @@ export const rechunkBytes =
         Stream.concat(Stream.suspend(() => filled > 0 ? Stream.make(buffer.subarray(0, filled)) : Stream.empty))
       )
     })
+
+// The buffers whose memory a transport or writer may free once it has written them (see `releasedOnceWritten`). Shared by every
+// copy of this module in a program, so that a transport and the code that marked the bytes agree.
+const releasable = globalValue(
+  Symbol.for("@effect-registry/core/BlobSource/releasable"),
+  () => new WeakSet<ArrayBuffer>()
+)
+
+const wholeBuffer = (bytes: Uint8Array): ArrayBuffer | undefined => {
+  const buffer = bytes.buffer
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength
+    ? buffer
+    : undefined
+}
+
+/**
+ * Marks the bytes of a stream as the reader's alone: once a transport has handed a piece to the network, or a
+ * file writer has copied it, it may free the piece's memory at once (the piece then reads as empty) instead of
+ * leaving it to the garbage collector. A blob streamed from one registry to another (or to a file) otherwise
+ * leaves each piece it moved in memory until V8's next young-generation collection, and V8 lets up to 32 MiB of
+ * such pieces wait for one: with this mark a transfer holds little more than the pieces in flight.
+ * `NodeHttp`'s transport honours the mark for stream request bodies, `BlobFile.writeAtomic` for the pieces it
+ * writes.
+ *
+ * Only pieces that are the whole of their buffer are marked (a view into a larger buffer never is). Mark a
+ * stream only when nothing else keeps its pieces: no other reader of the same bytes, and no code that reads a
+ * piece again after it was written (an upload that holds pieces to send them again must copy them first, as
+ * `rechunkBytes` does for pieces smaller than a chunk). `ImageCopy` marks the blobs it streams from its
+ * source registry to its target, `OciLayout.pull` the blobs it downloads.
+ *
+ * @example
+ * ```ts
+ * import { BlobSource } from "@effect-registry/core"
+ * import * as Stream from "effect/Stream"
+ *
+ * const source = BlobSource.reopenable((offset) =>
+ *   BlobSource.releasedOnceWritten(Stream.make(new Uint8Array([1, 2, 3]).slice(offset)))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const releasedOnceWritten = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Uint8Array, E, R> =>
+  Stream.mapChunks(self, (chunk) => {
+    for (const bytes of chunk) {
+      const buffer = wholeBuffer(bytes)
+      if (buffer !== undefined) releasable.add(buffer)
+    }
+    return chunk
+  })
+
+/**
+ * For a transport or writer that has written `bytes`: their buffer when it was marked by {@link releasedOnceWritten} (and
+ * `bytes` is the whole of it), unmarked from then on; the transport may free it. Otherwise `undefined`.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const takeReleasable = (bytes: Uint8Array): ArrayBuffer | undefined => {
+  const buffer = wholeBuffer(bytes)
+  return buffer !== undefined && releasable.delete(buffer) ? buffer : undefined
+}

@@ -167,8 +167,11 @@ export const copy = (options: Options): Effect.Effect<Result, CopyError> =>
       Effect.gen(function*() {
         const size = yield* sizeOf(blob)
         yield* Tally.transfer(tally, blob.digest, size, (wrap) => {
+          // The pieces read from the source go to the target alone: the transport may free each once sent.
           const source = BlobSource.reopenable((offset) =>
-            wrap(from.client.downloadBlob(from.repository, blob.digest, offset > 0 ? { offset } : { size }), offset)
+            BlobSource.releasedOnceWritten(
+              wrap(from.client.downloadBlob(from.repository, blob.digest, offset > 0 ? { offset } : { size }), offset)
+            )
           )
           if (sameRepository) return Effect.succeed("Existed" as const)
           if (mount) {

@@ -27,3 +27,23 @@ describe("BlobSource byte helpers", () => {
       assert.strictEqual(error, "boom")
     }))
 })
+
+describe("BlobSource.releasedOnceWritten", () => {
+  it.effect("marks the pieces that are whole buffers, once each, and passes every byte through unchanged", () =>
+    Effect.gen(function*() {
+      const whole = new Uint8Array([1, 2, 3])
+      const shared = new Uint8Array([4, 5, 6, 7])
+      const view = shared.subarray(1, 3)
+      const unmarked = new Uint8Array([8])
+      const out = yield* Stream.runCollect(BlobSource.releasedOnceWritten(Stream.make(whole, view)))
+      assert.deepStrictEqual(Array.from(out, (bytes) => Array.from(bytes)), [[1, 2, 3], [5, 6]])
+      // the writer takes a marked buffer once; a view into a larger buffer is never marked
+      assert.strictEqual(BlobSource.takeReleasable(whole), whole.buffer)
+      assert.strictEqual(BlobSource.takeReleasable(whole), undefined)
+      assert.strictEqual(BlobSource.takeReleasable(view), undefined)
+      assert.strictEqual(BlobSource.takeReleasable(shared), undefined)
+      assert.strictEqual(BlobSource.takeReleasable(unmarked), undefined)
+      // marking changes nothing in the bytes
+      assert.deepStrictEqual(Array.from(whole), [1, 2, 3])
+    }))
+})

@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 import * as FileWriter from "./internal/fileWriter.js"
+import * as Release from "./internal/release.js"
 import * as SafeFile from "./internal/safeFile.js"
 
 /**
@@ -305,7 +306,10 @@ export const writeAtomic = <E, R>(
               if (expected !== undefined && size > expected) {
                 return Effect.fail(tooLong(size, "more bytes than expected (counted so far)"))
               }
-              return Effect.mapError(writer.put(pieces), writeError)
+              return Effect.mapError(writer.put(pieces), writeError).pipe(
+                // copied into the writer's buffers: pieces marked as ours alone are freed now
+                Effect.tap(() => Release.releaseWritten(pieces))
+              )
             })
           )
         )

@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Graph from "@effect-registry/core/CopyGraph"
 import type * as Descriptor from "@effect-registry/core/Descriptor"
 import * as Digest from "@effect-registry/core/Digest"
@@ -465,7 +466,11 @@ export const pull = (
           Effect.gen(function*() {
             if (yield* present(blob.digest, blob.size)) return "Existed" as const
             yield* makeDir(path)
-            yield* BlobFile.writeAtomic(path, wrap(client.downloadBlob(repository, blob.digest, { size: blob.size })), {
+            // the downloaded pieces go to the file alone: the writer frees each once copied
+            const pieces = BlobSource.releasedOnceWritten(
+              wrap(client.downloadBlob(repository, blob.digest, { size: blob.size }))
+            )
+            yield* BlobFile.writeAtomic(path, pieces, {
               digest: blob.digest,
               size: blob.size,
               fsync: options?.fsync,

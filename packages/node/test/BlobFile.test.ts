@@ -1,3 +1,4 @@
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Digest from "@effect-registry/core/Digest"
 import { BlobFile, NodeHash } from "@effect-registry/node"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
@@ -131,6 +132,24 @@ describe("BlobFile.writeAtomic", () => {
       const written = yield* BlobFile.writeAtomic(target, stream, { digest, size: bytes.length })
       assert.strictEqual(written.size, bytes.length)
       assert.deepStrictEqual(new Uint8Array(fs.readFileSync(target)), bytes)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.scoped("frees the pieces marked releasedOnceWritten once they are in its buffers, and writes every byte", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const parts = Array.from({ length: 16 }, () => randomBytes(100_000))
+      const whole = Buffer.concat(parts)
+      const copies = parts.map((part) => part.slice())
+      const target = path.join(dir, "released.bin")
+      const stream = Stream.concat(
+        BlobSource.releasedOnceWritten(Stream.fromIterable(parts.slice(0, 12))),
+        Stream.fromIterable(parts.slice(12))
+      )
+      const result = yield* BlobFile.writeAtomic(target, stream, { digest: yield* sha256(whole), size: whole.length })
+      assert.strictEqual(result.size, whole.length)
+      assert.deepStrictEqual(fs.readFileSync(target), whole)
+      assert.deepStrictEqual(parts.map((part) => part.length), [...Array(12).fill(0), ...Array(4).fill(100_000)])
+      assert.deepStrictEqual(parts.slice(12), copies.slice(12))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("writes a verified stream to the target and leaves no temp file", () =>

@@ -2,6 +2,7 @@
 // a body whose reader is slow (the body paused) is not idle; a registry that stops reading an upload fails the
 // request with a timeout instead of hanging; the headers timeout starts once the request body is sent; small
 // bodies nobody reads, and bodiless answers, are still whole and readable. Every test is bounded by a timeout.
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as RegistryClient from "@effect-registry/core/RegistryClient"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -299,4 +300,32 @@ describe("NodeHttp.layer on node:http", () => {
         assert.isTrue(Duration.equals(defaults.headers, Duration.seconds(60)))
       }
     }))
+})
+
+describe("NodeHttp.layer: pieces marked BlobSource.releasedOnceWritten", () => {
+  it.live("are freed once the socket took them, unmarked pieces are left alone, and the registry gets every byte", () =>
+    Effect.gen(function*() {
+      const url = yield* serveLoopback((req, res) => {
+        const hash = Crypto.createHash("sha256")
+        req.on("data", (piece: Buffer) => hash.update(piece))
+        req.on("end", () => res.end(hash.digest("hex")))
+      })
+      const client = yield* HttpClient.HttpClient
+      const marked = Array.from({ length: 8 }, () => new Uint8Array(Crypto.randomBytes(64 * 1024)))
+      const unmarked = Array.from({ length: 4 }, () => new Uint8Array(Crypto.randomBytes(64 * 1024)))
+      const expected = Crypto.createHash("sha256")
+      for (const piece of [...marked, ...unmarked]) expected.update(piece)
+      const body = Stream.concat(
+        BlobSource.releasedOnceWritten(Stream.fromIterable(marked)),
+        Stream.fromIterable(unmarked)
+      )
+      const request = HttpClientRequest.put(`${url}/upload`).pipe(
+        HttpClientRequest.setBody(HttpBody.stream(body, "application/octet-stream", 12 * 64 * 1024))
+      )
+      const response = yield* client.execute(request)
+      assert.strictEqual(yield* response.text, expected.digest("hex"))
+      // a freed piece reads as empty: its memory went back at once, not at the next garbage collection
+      assert.deepStrictEqual(marked.map((piece) => piece.byteLength), marked.map(() => 0))
+      assert.deepStrictEqual(unmarked.map((piece) => piece.byteLength), unmarked.map(() => 64 * 1024))
+    }).pipe(onNodeHttp()))
 })

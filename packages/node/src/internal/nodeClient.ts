@@ -40,6 +40,7 @@ import type * as Http from "node:http"
 import * as HttpModule from "node:http"
 import * as HttpsModule from "node:https"
 import * as Body from "./bodyStream.js"
+import * as Release from "./release.js"
 
 /** @internal */
 export interface Settings {
@@ -295,6 +296,8 @@ const writeChunk = (request: Http.ClientRequest, chunk: Chunk.Chunk<Uint8Array>,
         : undefined
       request.write(piece, (error) => {
         if (timer !== undefined) clearTimeout(timer)
+        // the socket has the bytes: a piece marked as the sender's alone is freed now (BlobSource.releasedOnceWritten)
+        if (!error) Release.releaseWritten([piece])
         // a chunk whose wait ended (timed out, or interrupted) writes no more of its pieces
         if (done) return
         if (error) finish(error)
