@@ -1,6 +1,7 @@
 /**
  * The command `effect-registry blob get|put|head|delete|mount`.
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as Digest from "@effect-registry/core/Digest"
 import * as Progress from "@effect-registry/core/Progress"
 import * as Reference from "@effect-registry/core/Reference"
@@ -50,7 +51,8 @@ const blobGet = Command.make(
         yield* Progress.emit({ _tag: "BlobStart", digest: d, bytes: 0, total: size })
         const written = yield* BlobFile.writeAtomic(
           output.value,
-          stream.pipe(Progress.track({ digest: d, total: size })),
+          // the pieces go to the file alone: the writer frees each once copied
+          stream.pipe(Progress.track({ digest: d, total: size }), BlobSource.releasedOnceWritten),
           // downloadBlob verifies the digest as the bytes pass: hash them once, not twice
           { digest: d, size, verified: true }
         ).pipe(Effect.provide(NodeHash.layer))
