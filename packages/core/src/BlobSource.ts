@@ -358,6 +358,12 @@ export const rechunkBytes =
       )
     })
 
+// The buffers a transport made for one reader and that nothing else holds (see `markFresh`).
+const fresh = globalValue(
+  Symbol.for("@effect-registry/core/BlobSource/fresh"),
+  () => new WeakSet<ArrayBuffer>()
+)
+
 // The buffers whose memory a transport or writer may free once it has written them (see `releasedOnceWritten`). Shared by every
 // copy of this module in a program, so that a transport and the code that marked the bytes agree.
 const releasable = globalValue(
@@ -381,8 +387,10 @@ const wholeBuffer = (bytes: Uint8Array): ArrayBuffer | undefined => {
  * `NodeHttp`'s transport honours the mark for stream request bodies, `BlobFile.writeAtomic` for the pieces it
  * writes.
  *
- * Only pieces that are the whole of their buffer are marked (a view into a larger buffer never is). Mark a
- * stream only when nothing else keeps its pieces: no other reader of the same bytes, and no code that reads a
+ * Only pieces that their transport marked as fresh ({@link markFresh}: made for this reader, held by nothing
+ * else, such as the pieces `NodeHttp.layer` reads from a response) and that are the whole of their buffer are
+ * marked; bytes a source keeps (a blob of an in-memory registry, a cache) never are. Mark a stream only when
+ * nothing on the way keeps its pieces: no other reader of the same bytes, and no code that reads a
  * piece again after it was written (an upload that holds pieces to send them again must copy them first, as
  * `rechunkBytes` does for pieces smaller than a chunk). `ImageCopy` marks the blobs it streams from its
  * source registry to its target, `OciLayout.pull` the blobs it downloads.
@@ -404,10 +412,24 @@ export const releasedOnceWritten = <E, R>(self: Stream.Stream<Uint8Array, E, R>)
   Stream.mapChunks(self, (chunk) => {
     for (const bytes of chunk) {
       const buffer = wholeBuffer(bytes)
-      if (buffer !== undefined) releasable.add(buffer)
+      if (buffer !== undefined && fresh.delete(buffer)) releasable.add(buffer)
     }
     return chunk
   })
+
+/**
+ * For a transport: `bytes` is a buffer of its own, made for the one reader it is handed to, that nothing else
+ * holds (Node's HTTP parser copies each piece of a body into such a buffer). Only pieces marked so can be
+ * declared the reader's alone by {@link releasedOnceWritten}: bytes a source keeps (a blob held in memory, a
+ * cache) are never freed, whoever reads them. Views into a larger buffer are not marked.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const markFresh = (bytes: Uint8Array): void => {
+  const buffer = wholeBuffer(bytes)
+  if (buffer !== undefined) fresh.add(buffer)
+}
 
 /**
  * For a transport or writer that has written `bytes`: their buffer when it was marked by {@link releasedOnceWritten} (and

@@ -29,20 +29,24 @@ describe("BlobSource byte helpers", () => {
 })
 
 describe("BlobSource.releasedOnceWritten", () => {
-  it.effect("marks the pieces that are whole buffers, once each, and passes every byte through unchanged", () =>
+  it.effect("marks the fresh pieces that are whole buffers, once each, and passes every byte through unchanged", () =>
     Effect.gen(function*() {
       const whole = new Uint8Array([1, 2, 3])
       const shared = new Uint8Array([4, 5, 6, 7])
       const view = shared.subarray(1, 3)
       const unmarked = new Uint8Array([8])
-      const out = yield* Stream.runCollect(BlobSource.releasedOnceWritten(Stream.make(whole, view)))
-      assert.deepStrictEqual(Array.from(out, (bytes) => Array.from(bytes)), [[1, 2, 3], [5, 6]])
+      const kept = new Uint8Array([9, 9])
+      // the transport marks the pieces it made for this reader; a source's own bytes (`kept`) are never marked
+      for (const bytes of [whole, view]) BlobSource.markFresh(bytes)
+      const out = yield* Stream.runCollect(BlobSource.releasedOnceWritten(Stream.make(whole, view, kept)))
+      assert.deepStrictEqual(Array.from(out, (bytes) => Array.from(bytes)), [[1, 2, 3], [5, 6], [9, 9]])
       // the writer takes a marked buffer once; a view into a larger buffer is never marked
       assert.strictEqual(BlobSource.takeReleasable(whole), whole.buffer)
       assert.strictEqual(BlobSource.takeReleasable(whole), undefined)
       assert.strictEqual(BlobSource.takeReleasable(view), undefined)
       assert.strictEqual(BlobSource.takeReleasable(shared), undefined)
       assert.strictEqual(BlobSource.takeReleasable(unmarked), undefined)
+      assert.strictEqual(BlobSource.takeReleasable(kept), undefined, "bytes the transport did not make are never freed")
       // marking changes nothing in the bytes
       assert.deepStrictEqual(Array.from(whole), [1, 2, 3])
     }))

@@ -141,6 +141,8 @@ describe("BlobFile.writeAtomic", () => {
       const whole = Buffer.concat(parts)
       const copies = parts.map((part) => part.slice())
       const target = path.join(dir, "released.bin")
+      // as a download through NodeHttp.layer would have made them
+      for (const part of parts) BlobSource.markFresh(part)
       const stream = Stream.concat(
         BlobSource.releasedOnceWritten(Stream.fromIterable(parts.slice(0, 12))),
         Stream.fromIterable(parts.slice(12))
@@ -150,6 +152,16 @@ describe("BlobFile.writeAtomic", () => {
       assert.deepStrictEqual(fs.readFileSync(target), whole)
       assert.deepStrictEqual(parts.map((part) => part.length), [...Array(12).fill(0), ...Array(4).fill(100_000)])
       assert.deepStrictEqual(parts.slice(12), copies.slice(12))
+
+      // bytes no transport marked fresh (a blob a source keeps in memory) are never freed, even declared the reader's
+      const kept = randomBytes(100_000)
+      const keptTarget = path.join(dir, "kept.bin")
+      yield* BlobFile.writeAtomic(keptTarget, BlobSource.releasedOnceWritten(Stream.make(kept)), {
+        digest: yield* sha256(kept),
+        size: kept.length
+      })
+      assert.strictEqual(kept.length, 100_000)
+      assert.deepStrictEqual(fs.readFileSync(keptTarget), Buffer.from(kept))
     }).pipe(Effect.provide(TestLayer)))
 
   it.scoped("writes a verified stream to the target and leaves no temp file", () =>

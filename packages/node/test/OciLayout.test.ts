@@ -174,6 +174,11 @@ describe("OciLayout in memory", () => {
       sameBlobs(src, dst)
       assert.deepStrictEqual(readIndexJson(dst), readIndexJson(src))
       assert.strictEqual(fs.readFileSync(path.join(dst, "oci-layout"), "utf8"), "{\"imageLayoutVersion\": \"1.0.0\"}")
+
+      // a pull frees only pieces a transport made for it (BlobSource.markFresh): the registry's blobs are intact
+      const again = yield* tempDir
+      yield* OciLayout.pull(client, "m/app", "multi", again)
+      sameBlobs(src, again)
     }).pipe(Effect.provide(InMemory)))
 
   it.scoped("pull one platform of an index, merging with an existing layout", () =>

@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -96,6 +97,22 @@ export const bodyStream = <E>(
   onError: (cause: unknown) => E,
   limit: number = DefaultBodyBuffer,
   budget?: BodyBudget
+): Stream.Stream<Uint8Array, E> => freshBodyStream(readable, onError, limit, budget, false)
+
+/**
+ * {@link bodyStream}, with `fresh` telling that each piece the readable emits is a buffer of its own that nothing
+ * else holds (what Node's HTTP parser emits: it copies every piece of a body): such pieces are marked with
+ * `BlobSource.markFresh`, so that a reader that declares them its own (`BlobSource.releasedOnceWritten`) lets
+ * the writer free them.
+ *
+ * @internal
+ */
+export const freshBodyStream = <E>(
+  readable: NodeStreams.Readable,
+  onError: (cause: unknown) => E,
+  limit: number,
+  budget: BodyBudget | undefined,
+  fresh: boolean
 ): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
     const shared = budget !== undefined && isMutable(budget) ? budget : undefined
@@ -114,6 +131,7 @@ export const bodyStream = <E>(
       if (readable.isPaused() && failure === undefined && !ended) readable.resume()
     }
     const onData = (piece: Uint8Array) => {
+      if (fresh) BlobSource.markFresh(piece)
       pieces.push(piece)
       waiting += piece.length
       let full = waiting >= limit

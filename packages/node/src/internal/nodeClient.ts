@@ -135,7 +135,14 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
     // the message flows)
     return Stream.suspend(() => {
       watchBody(this.source, this.settings.bodyIdleMs)
-      return Body.bodyStream(this.source, (cause) => this.decodeError(cause), this.settings.limit, this.settings.budget)
+      // Node's HTTP parser copies each piece of a body into a buffer of its own: the pieces are fresh
+      return Body.freshBodyStream(
+        this.source,
+        (cause) => this.decodeError(cause),
+        this.settings.limit,
+        this.settings.budget,
+        true
+      )
     })
   }
 
