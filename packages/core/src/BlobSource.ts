@@ -364,8 +364,9 @@ const fresh = globalValue(
   () => new WeakSet<ArrayBuffer>()
 )
 
-// The buffers whose memory a transport or writer may free once it has written them (see `releasedOnceWritten`). Shared by every
-// copy of this module in a program, so that a transport and the code that marked the bytes agree.
+// The buffers whose memory a transport or writer may free once it has written them (see `releasedOnceWritten`).
+// Both sets are shared by every copy of this module in a program, so that a transport, the code that marked the
+// bytes and the writer agree.
 const releasable = globalValue(
   Symbol.for("@effect-registry/core/BlobSource/releasable"),
   () => new WeakSet<ArrayBuffer>()
@@ -400,9 +401,11 @@ const wholeBuffer = (bytes: Uint8Array): ArrayBuffer | undefined => {
  * import { BlobSource } from "@effect-registry/core"
  * import * as Stream from "effect/Stream"
  *
- * const source = BlobSource.reopenable((offset) =>
- *   BlobSource.releasedOnceWritten(Stream.make(new Uint8Array([1, 2, 3]).slice(offset)))
- * )
+ * // what a transport does with a piece it made for this reader alone
+ * const piece = new Uint8Array([1, 2, 3])
+ * BlobSource.markFresh(piece)
+ * // the reader declares the stream's fresh pieces its own: a writer that honours the mark frees them once written
+ * const pieces = BlobSource.releasedOnceWritten(Stream.make(piece))
  * ```
  *
  * @since 0.2.0
@@ -432,8 +435,9 @@ export const markFresh = (bytes: Uint8Array): void => {
 }
 
 /**
- * For a transport or writer that has written `bytes`: their buffer when it was marked by {@link releasedOnceWritten} (and
- * `bytes` is the whole of it), unmarked from then on; the transport may free it. Otherwise `undefined`.
+ * For a transport or writer that has written `bytes`: their buffer when it was marked by
+ * {@link releasedOnceWritten} (and `bytes` is the whole of it), unmarked from then on; the writer may free it.
+ * Otherwise `undefined`.
  *
  * @since 0.2.0
  * @category utils
