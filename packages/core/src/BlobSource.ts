@@ -358,11 +358,14 @@ export const rechunkBytes =
       )
     })
 
-// The buffers a transport made for one reader and that nothing else holds (see `markFresh`).
+// The buffers a transport made for one reader and that nothing else holds, each with what to tell the transport
+// once its reader claims it (see `markFresh`).
 const fresh = globalValue(
-  Symbol.for("@effect-registry/core/BlobSource/fresh"),
-  () => new WeakSet<ArrayBuffer>()
+  Symbol.for("@effect-registry/core/BlobSource/freshClaims"),
+  () => new WeakMap<ArrayBuffer, () => void>()
 )
+
+const unwatched = (): void => {}
 
 // The buffers whose memory a transport or writer may free once it has written them (see `releasedOnceWritten`).
 // Both sets are shared by every copy of this module in a program, so that a transport, the code that marked the
@@ -415,7 +418,12 @@ export const releasedOnceWritten = <E, R>(self: Stream.Stream<Uint8Array, E, R>)
   Stream.mapChunks(self, (chunk) => {
     for (const bytes of chunk) {
       const buffer = wholeBuffer(bytes)
-      if (buffer !== undefined && fresh.delete(buffer)) releasable.add(buffer)
+      if (buffer === undefined) continue
+      const claimed = fresh.get(buffer)
+      if (claimed === undefined) continue
+      fresh.delete(buffer)
+      releasable.add(buffer)
+      claimed()
     }
     return chunk
   })
@@ -426,12 +434,17 @@ export const releasedOnceWritten = <E, R>(self: Stream.Stream<Uint8Array, E, R>)
  * declared the reader's alone by {@link releasedOnceWritten}: bytes a source keeps (a blob held in memory, a
  * cache) are never freed, whoever reads them. Views into a larger buffer are not marked.
  *
+ * `onClaimed`, when given, is called when a reader declares the piece its own, before the piece goes on: the
+ * transport then knows that what it reads next for that reader will be freed once written, and may read it in
+ * larger pieces (`NodeHttp.layer` does: fewer, larger pieces cost less per byte, and do not pile up in memory
+ * when they are freed at once).
+ *
  * @since 0.2.0
  * @category utils
  */
-export const markFresh = (bytes: Uint8Array): void => {
+export const markFresh = (bytes: Uint8Array, onClaimed?: () => void): void => {
   const buffer = wholeBuffer(bytes)
-  if (buffer !== undefined) fresh.add(buffer)
+  if (buffer !== undefined) fresh.set(buffer, onClaimed ?? unwatched)
 }
 
 /**

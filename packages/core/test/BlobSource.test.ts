@@ -50,4 +50,25 @@ describe("BlobSource.releasedOnceWritten", () => {
       // marking changes nothing in the bytes
       assert.deepStrictEqual(Array.from(whole), [1, 2, 3])
     }))
+
+  it.effect("tells the transport when its reader claims a fresh piece, once per piece, before the piece goes on", () =>
+    Effect.gen(function*() {
+      const claims: Array<string> = []
+      const first = new Uint8Array([1])
+      const second = new Uint8Array([2])
+      const unclaimed = new Uint8Array([3])
+      BlobSource.markFresh(first, () => claims.push("first"))
+      BlobSource.markFresh(second, () => claims.push("second"))
+      BlobSource.markFresh(unclaimed, () => claims.push("unclaimed"))
+      const seen: Array<string> = []
+      // the same pieces twice: a piece is claimed once
+      yield* BlobSource.releasedOnceWritten(Stream.make(first, second, first)).pipe(
+        Stream.runForEach((piece) => Effect.sync(() => seen.push(`${piece[0]} after ${claims.length} claims`)))
+      )
+      assert.deepStrictEqual(claims, ["first", "second"])
+      assert.deepStrictEqual(seen, ["1 after 2 claims", "2 after 2 claims", "1 after 2 claims"])
+      // a stream read without the mark claims nothing
+      yield* Stream.runDrain(Stream.make(unclaimed))
+      assert.deepStrictEqual(claims, ["first", "second"])
+    }))
 })

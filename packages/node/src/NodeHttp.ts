@@ -33,6 +33,7 @@ import {
   transportServices
 } from "./internal/httpOptions.js"
 import * as NodeClient from "./internal/nodeClient.js"
+import * as ReadBuffer from "./internal/readBuffer.js"
 
 export {
   /**
@@ -189,31 +190,6 @@ export const bodyStream: <E>(
  * (the TLS handshake included). Idle connections in the pool are closed by the agent (its `timeout`); a
  * request's own silences are watched by the client (`internal/nodeClient.ts`).
  */
-/** Bytes of the buffer each connection reads into (the size Node reads at once). */
-const ReadBufferBytes = 64 * 1024
-
-/**
- * `opts` with a read buffer of the connection's own, reused for every read: Node otherwise allocates a new
- * buffer of up to 64 KiB for each read from the socket, which the HTTP parser drops at once (it copies a body's
- * bytes into buffers of their own), so a download made two buffers of garbage per piece, and memory held by
- * buffers waiting for V8 to collect them grew with the transfer rate (issue 19: about 9 MiB less peak RSS for a
- * pull of 8 × 64 MiB, with the smaller file buffers of `fileWriter.ts`). The parser reads each piece before the
- * next read, so the buffer is free again when Node fills it.
- */
-const withReadBuffer = <A extends object>(opts: A): A & { readonly onread: Net.OnReadOpts } => {
-  const buffer = Buffer.allocUnsafe(ReadBufferBytes)
-  return {
-    ...opts,
-    onread: {
-      buffer,
-      callback(this: Net.Socket, bytes: number, into: Uint8Array): boolean {
-        this.emit("data", Buffer.from(into.buffer, into.byteOffset, bytes))
-        return true
-      }
-    }
-  }
-}
-
 const watchConnect = (socket: Net.Socket, secure: boolean, connectMs: number): Net.Socket => {
   if (connectMs > 0) {
     const timer = setTimeout(
@@ -291,7 +267,8 @@ export const layer = (
         opts: Net.NetConnectOpts,
         callback?: (err: Error | null, socket: NodeStreams.Duplex) => void
       ): NodeStreams.Duplex {
-        return watchConnect(super.createConnection(withReadBuffer(opts), callback) as Net.Socket, false, connectMs)
+        const read = ReadBuffer.withReadBuffer(opts)
+        return watchConnect(read.attach(super.createConnection(read.opts, callback) as Net.Socket), false, connectMs)
       }
     }
     class SecureAgent extends Https.Agent {
@@ -301,8 +278,9 @@ export const layer = (
       ): NodeStreams.Duplex {
         const host = Predicate.hasProperty(opts, "host") && typeof opts.host === "string" ? opts.host : "localhost"
         const port = Predicate.hasProperty(opts, "port") && typeof opts.port === "number" ? opts.port : 443
+        const read = ReadBuffer.withReadBuffer({ ...opts, ...tlsFor(host, port) })
         return watchConnect(
-          super.createConnection(withReadBuffer({ ...opts, ...tlsFor(host, port) }), callback) as Net.Socket,
+          read.attach(super.createConnection(read.opts, callback) as Net.Socket),
           true,
           connectMs
         )

@@ -330,4 +330,46 @@ describe("NodeHttp.layer: pieces marked BlobSource.releasedOnceWritten", () => {
       assert.deepStrictEqual(marked.map((piece) => piece.byteLength), marked.map(() => 0))
       assert.deepStrictEqual(unmarked.map((piece) => piece.byteLength), unmarked.map(() => 64 * 1024))
     }).pipe(onNodeHttp()))
+
+  // readBuffer.ts: a body whose reader claims its pieces is read 256 KiB at a time, any other at most 64 KiB, and
+  // the next answer on the same connection starts small again
+  it.live("a body claimed by its reader is read in larger pieces; others, and the next answer, in 64 KiB", () =>
+    Effect.gen(function*() {
+      const body = Crypto.randomBytes(8 * MiB)
+      const expected = Crypto.createHash("sha256").update(body).digest("hex")
+      const connections = new Set<Net.Socket>()
+      const url = yield* serveLoopback((req, res) => {
+        connections.add(req.socket)
+        res.writeHead(200, { "content-length": String(body.length) })
+        res.end(body)
+      })
+      const client = yield* HttpClient.HttpClient
+      // reads the body (through releasedOnceWritten when claimed) and waits a little after each of the first
+      // pieces, so that the kernel holds more than one read's worth; the largest piece and the digest
+      const read = (claimed: boolean) =>
+        Effect.gen(function*() {
+          const response = yield* client.get(`${url}/blob`)
+          const hash = Crypto.createHash("sha256")
+          let largest = 0
+          let pieces = 0
+          const stream = claimed ? BlobSource.releasedOnceWritten(response.stream) : response.stream
+          yield* Stream.runForEach(stream, (piece) =>
+            Effect.suspend(() => {
+              hash.update(piece)
+              largest = Math.max(largest, piece.length)
+              return ++pieces <= 4 ? Effect.sleep("30 millis") : Effect.void
+            }))
+          return { largest, digest: hash.digest("hex") }
+        })
+      const plain = yield* read(false)
+      const claimed = yield* read(true)
+      const after = yield* read(false)
+      for (const result of [plain, claimed, after]) assert.strictEqual(result.digest, expected)
+      assert.isAtMost(plain.largest, 64 * 1024)
+      assert.isAbove(claimed.largest, 64 * 1024)
+      assert.isAtMost(claimed.largest, 256 * 1024)
+      assert.isAtMost(after.largest, 64 * 1024)
+      // all three on one connection: the third answer came on the connection the claimed one had widened
+      assert.strictEqual(connections.size, 1)
+    }).pipe(onNodeHttp({ bodyBuffer: 16 * MiB })))
 })

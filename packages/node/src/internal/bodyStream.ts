@@ -103,7 +103,7 @@ export const bodyStream = <E>(
  * {@link bodyStream}, with `fresh` telling that each piece the readable emits is a buffer of its own that nothing
  * else holds (what Node's HTTP parser emits: it copies every piece of a body): such pieces are marked with
  * `BlobSource.markFresh`, so that a reader that declares them its own (`BlobSource.releasedOnceWritten`) lets
- * the writer free them.
+ * the writer free them; `onClaimed` is told when that reader claims one (see `BlobSource.markFresh`).
  *
  * @internal
  */
@@ -112,7 +112,8 @@ export const freshBodyStream = <E>(
   onError: (cause: unknown) => E,
   limit: number,
   budget: BodyBudget | undefined,
-  fresh: boolean
+  fresh: boolean,
+  onClaimed?: () => void
 ): Stream.Stream<Uint8Array, E> =>
   Stream.suspend(() => {
     const shared = budget !== undefined && isMutable(budget) ? budget : undefined
@@ -131,7 +132,7 @@ export const freshBodyStream = <E>(
       if (readable.isPaused() && failure === undefined && !ended) readable.resume()
     }
     const onData = (piece: Uint8Array) => {
-      if (fresh) BlobSource.markFresh(piece)
+      if (fresh) BlobSource.markFresh(piece, onClaimed)
       pieces.push(piece)
       waiting += piece.length
       let full = waiting >= limit

@@ -40,6 +40,7 @@ import type * as Http from "node:http"
 import * as HttpModule from "node:http"
 import * as HttpsModule from "node:https"
 import * as Body from "./bodyStream.js"
+import * as ReadBuffer from "./readBuffer.js"
 import * as Release from "./release.js"
 
 /** @internal */
@@ -135,13 +136,15 @@ class NodeResponse extends Inspectable.Class implements HttpClientResponse.HttpC
     // the message flows)
     return Stream.suspend(() => {
       watchBody(this.source, this.settings.bodyIdleMs)
-      // Node's HTTP parser copies each piece of a body into a buffer of its own: the pieces are fresh
+      // Node's HTTP parser copies each piece of a body into a buffer of its own: the pieces are fresh; once their
+      // reader claims them the connection reads in larger pieces (`readBuffer.ts`)
       return Body.freshBodyStream(
         this.source,
         (cause) => this.decodeError(cause),
         this.settings.limit,
         this.settings.budget,
-        true
+        true,
+        ReadBuffer.widenOnClaim(this.source.socket, this.source)
       )
     })
   }
@@ -417,8 +420,11 @@ const send = (
         })
         req.once("response", (message: Http.IncomingMessage) => {
           if (headersTimer !== undefined) clearTimeout(headersTimer)
+          // a new answer is read in small pieces until its reader claims them
+          ReadBuffer.narrow(message.socket)
           const done = () => {
             finished = true
+            ReadBuffer.narrow(message.socket)
             signal?.removeEventListener("abort", abort)
           }
           message.once("end", done)
