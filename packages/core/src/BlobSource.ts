@@ -434,10 +434,11 @@ export const releasedOnceWritten = <E, R>(self: Stream.Stream<Uint8Array, E, R>)
  * declared the reader's alone by {@link releasedOnceWritten}: bytes a source keeps (a blob held in memory, a
  * cache) are never freed, whoever reads them. Views into a larger buffer are not marked.
  *
- * `onClaimed`, when given, is called when a reader declares the piece its own, before the piece goes on: the
- * transport then knows that what it reads next for that reader will be freed once written, and may read it in
- * larger pieces (`NodeHttp.layer` does: fewer, larger pieces cost less per byte, and do not pile up in memory
- * when they are freed at once).
+ * `onClaimed`, when given, is called when a reader declares the piece its own, before the piece goes on: a sign
+ * for the transport that this reader's pieces are likely to be freed once written, so that it may read what
+ * follows in larger pieces (`NodeHttp.layer` does on plain-HTTP connections: fewer, larger pieces cost less per
+ * byte, and do not pile up in memory when they are freed at once). It is kept with the piece until the piece is
+ * claimed or collected, so it should hold what it needs weakly.
  *
  * @since 0.2.0
  * @category utils

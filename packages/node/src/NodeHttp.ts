@@ -267,7 +267,7 @@ export const layer = (
         opts: Net.NetConnectOpts,
         callback?: (err: Error | null, socket: NodeStreams.Duplex) => void
       ): NodeStreams.Duplex {
-        const read = ReadBuffer.withReadBuffer(opts)
+        const read = ReadBuffer.withReadBuffer(opts, true)
         return watchConnect(read.attach(super.createConnection(read.opts, callback) as Net.Socket), false, connectMs)
       }
     }
@@ -278,7 +278,7 @@ export const layer = (
       ): NodeStreams.Duplex {
         const host = Predicate.hasProperty(opts, "host") && typeof opts.host === "string" ? opts.host : "localhost"
         const port = Predicate.hasProperty(opts, "port") && typeof opts.port === "number" ? opts.port : 443
-        const read = ReadBuffer.withReadBuffer({ ...opts, ...tlsFor(host, port) })
+        const read = ReadBuffer.withReadBuffer({ ...opts, ...tlsFor(host, port) }, false)
         return watchConnect(
           read.attach(super.createConnection(read.opts, callback) as Net.Socket),
           true,

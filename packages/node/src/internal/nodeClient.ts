@@ -420,11 +420,13 @@ const send = (
         })
         req.once("response", (message: Http.IncomingMessage) => {
           if (headersTimer !== undefined) clearTimeout(headersTimer)
-          // a new answer is read in small pieces until its reader claims them
-          ReadBuffer.narrow(message.socket)
+          // a new answer is read in small pieces until its reader claims them (the socket is kept here: Node
+          // takes it off the message at the end of an answer whose connection goes back to the pool)
+          const socket = message.socket
+          ReadBuffer.narrow(socket)
           const done = () => {
             finished = true
-            ReadBuffer.narrow(message.socket)
+            ReadBuffer.narrow(socket)
             signal?.removeEventListener("abort", abort)
           }
           message.once("end", done)

@@ -7,16 +7,18 @@
  * peak RSS for a pull of 8 × 64 MiB). Each connection reads into a 64 KiB buffer of its own instead, reused for
  * every read; the parser reads each piece before the next read, so the buffer is free again when Node fills it.
  *
- * While the body being read is claimed by a reader that frees what it has written (`BlobSource.releasedOnceWritten`,
- * told through `BlobSource.markFresh`'s `onClaimed`), the connection reads into a 256 KiB buffer: the pieces of that
- * body are four times fewer and larger, which cuts the work done per piece on the way (the stream's steps, the
- * hash's calls, the socket writes of a copy: a copy of 8 × 64 MiB between two registries used a third less CPU),
- * and since the writer frees each piece once written, larger pieces do not hold more memory. Other bodies (a
- * download to a sink of the caller's, which may keep or drop its pieces) stay at 64 KiB: with larger pieces a
- * program allocates fewer JavaScript objects per byte, V8 collects its young generation less often, and the dead
- * pieces it has not collected yet held more memory (a 1 GiB download to a sink peaked at 120–155 MiB with 128 or
- * 256 KiB reads against 108–115 MiB with 64 KiB). Once the claimed answer's last byte is parsed the connection reads
- * at 64 KiB again, so the next answer on it starts small.
+ * A plain-HTTP connection reads 256 KiB at a time while the answer being read is claimed by a reader that frees
+ * what it has written (`BlobSource.releasedOnceWritten`, told through `BlobSource.markFresh`'s `onClaimed`): the
+ * pieces of that body are up to four times fewer and larger, which cuts the work done per piece on the way (the
+ * stream's steps, the hash's calls, the socket writes of a copy: a copy of 8 × 64 MiB between two registries used a
+ * third less CPU), and since the writer frees each piece once written, the larger pieces do not pile up (the
+ * connection keeps a 256 KiB buffer once it has read wide). Other bodies (a download to a sink of the caller's,
+ * which may keep or drop its pieces) stay at 64 KiB: with larger pieces a program allocates fewer JavaScript objects
+ * per byte, V8 collects its young generation less often, and the dead pieces it has not collected yet held more
+ * memory (a 1 GiB download to a sink peaked at 120–155 MiB with 128 or 256 KiB reads against 108–115 MiB with
+ * 64 KiB). TLS connections do not widen: Node hands decrypted bytes over at most 16 KiB at a time whatever the
+ * buffer. The size is chosen for each read from the claimed answer's state: once its last byte has been parsed
+ * (`IncomingMessage.complete`) the connection reads at 64 KiB again, so the next answer on it starts small.
  *
  * @internal
  */
@@ -34,30 +36,31 @@ interface Answer {
 }
 
 interface ReadState {
-  // the answer whose reader claimed its pieces, until it is complete
+  // the answer whose reader claimed its pieces; reads are wide while it is not complete
   claimed: Answer | undefined
   readonly narrow: Buffer
   large: Buffer | undefined
 }
 
-// the read state of each connection this layer made
+// the read state of each connection this layer made that may read wide
 const states = new WeakMap<object, ReadState>()
 
 /**
  * `opts` with the read buffers of a new connection (see the module's comment); `attach` the socket made with them.
+ * `wide: false` (TLS connections) keeps every read at 64 KiB.
  *
  * @internal
  */
 export const withReadBuffer = <A extends object>(
-  opts: A
+  opts: A,
+  wide: boolean
 ): { readonly opts: A & { readonly onread: Net.OnReadOpts }; readonly attach: <S extends object>(socket: S) => S } => {
   const state: ReadState = { claimed: undefined, narrow: Buffer.allocUnsafe(ReadBufferBytes), large: undefined }
   return {
     opts: {
       ...opts,
       onread: {
-        // asked for again after every read, for the next one: once the claimed answer's last byte has been
-        // parsed, what comes next (the next answer's head) is read small
+        // asked for after every read, for the next one
         buffer: () =>
           state.claimed !== undefined && !state.claimed.complete
             ? (state.large ??= Buffer.allocUnsafe(WideReadBufferBytes))
@@ -69,14 +72,15 @@ export const withReadBuffer = <A extends object>(
       }
     },
     attach: (socket) => {
-      states.set(socket, state)
+      if (wide) states.set(socket, state)
       return socket
     }
   }
 }
 
 /**
- * An answer on `socket` starts or ends: the connection reads at 64 KiB (and forgets the answer it widened for).
+ * Forgets the answer `socket` widened for (when an answer ends: the state of an idle connection holds no answer).
+ * Reads are narrow again as soon as that answer is complete, whether or not this is called.
  *
  * @internal
  */
@@ -87,13 +91,19 @@ export const narrow = (socket: object | null | undefined): void => {
 
 /**
  * What to call when the reader of `answer`, being read on `socket`, claims its pieces: the connection then reads at
- * 256 KiB until the answer is complete. `undefined` for a socket this layer did not make.
+ * 256 KiB until the answer is complete. `undefined` for a socket that does not widen. The callback holds the
+ * connection's state and the answer weakly: pieces a caller keeps do not keep them alive.
  *
  * @internal
  */
 export const widenOnClaim = (socket: object | null | undefined, answer: Answer): (() => void) | undefined => {
   const state = socket == null ? undefined : states.get(socket)
-  return state === undefined ? undefined : () => {
-    state.claimed = answer
+  if (state === undefined) return undefined
+  const stateRef = new WeakRef(state)
+  const answerRef = new WeakRef(answer)
+  return () => {
+    const s = stateRef.deref()
+    const a = answerRef.deref()
+    if (s !== undefined && a !== undefined && !a.complete) s.claimed = a
   }
 }
