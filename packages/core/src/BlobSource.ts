@@ -396,8 +396,10 @@ const wholeBuffer = (bytes: Uint8Array): ArrayBuffer | undefined => {
  * marked; bytes a source keeps (a blob of an in-memory registry, a cache) never are. Mark a stream only when
  * nothing on the way keeps its pieces: no other reader of the same bytes, and no code that reads a
  * piece again after it was written (an upload that holds pieces to send them again must copy them first, as
- * `rechunkBytes` does for pieces smaller than a chunk). `ImageCopy` marks the blobs it streams from its
- * source registry to its target, `OciLayout.pull` the blobs it downloads.
+ * `rechunkBytes` does for pieces smaller than a chunk). And mark it only when it goes to a writer that frees
+ * what it has written: a transport may read a marked body in larger pieces (`NodeHttp.layer` does), which costs
+ * memory when nothing frees them. `ImageCopy` marks the blobs it streams from its source registry to its target,
+ * `OciLayout.pull` the blobs it downloads.
  *
  * @example
  * ```ts
