@@ -3,20 +3,27 @@
  * registry, as `skopeo sync` and `crane copy --all-tags` do: each tag whose
  * manifest digest the destination already has under that tag is skipped, the
  * others are copied with {@link ImageCopy.copy} (whole indexes, digests kept),
- * a few tags at once. A registry's `429` is honoured: the tag waits
+ * a few tags at once. Tags of one image are copied once: the other tags of the
+ * same digest wait for that copy and are then set with a manifest PUT (two
+ * uploads of one blob into one repository at once can make a registry refuse a
+ * manifest: distribution 2.8 rewrites the blob's link in place, and a manifest
+ * PUT that reads it meanwhile fails with `MANIFEST_BLOB_UNKNOWN`). A registry's `429` is honoured: the tag waits
  * `Retry-After` (bounded) and is tried again, a bounded number of times. A tag
  * that still fails is reported and the others go on, so running the same sync
  * again resumes where it stopped.
  *
  * @since 0.2.0
  */
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Digest from "./Digest.js"
 import * as ImageCopy from "./ImageCopy.js"
 import type * as RegistryClient from "./RegistryClient.js"
 import * as RegistryError from "./RegistryError.js"
+import * as Retag from "./Retag.js"
 
 /**
  * A repository of a registry.
@@ -82,7 +89,7 @@ export interface Result {
  * @since 0.2.0
  * @category errors
  */
-export type TagError = ImageCopy.CopyError | RegistryClient.ManifestDigestError
+export type TagError = ImageCopy.CopyError | RegistryClient.ManifestDigestError | Retag.TagError
 
 /**
  * @since 0.2.0
@@ -125,7 +132,10 @@ const destinationDigest = (to: Endpoint, tag: string) =>
     )
   )
 
-const syncTag = (options: Options, tag: string): Effect.Effect<TagResult> => {
+// The copy of each source digest in one run, shared by the tags of that image.
+type Copies = Map<string, Deferred.Deferred<ImageCopy.Result, TagError>>
+
+const syncTag = (options: Options, tag: string, copies: Copies): Effect.Effect<TagResult> => {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5)
   const maxWait = Duration.decode(options.maxWait ?? Duration.seconds(60))
   const guarded = <A>(run: Effect.Effect<A, TagError>) => honouringRateLimits(run, maxAttempts, maxWait)
@@ -135,13 +145,22 @@ const syncTag = (options: Options, tag: string): Effect.Effect<TagResult> => {
     if (Option.isSome(existing) && existing.value === source) {
       return { tag, status: "Skipped" as const, digest: source }
     }
+    const shared = copies.get(source)
+    if (shared !== undefined) {
+      // another tag of the same image is being copied: wait for it, then set this tag to the same manifest
+      const copied = yield* Deferred.await(shared)
+      yield* guarded(Retag.tag(options.to.client, options.to.repository, copied.digest, tag))
+      return { tag, status: "Copied" as const, digest: copied.digest, bytes: 0 }
+    }
+    const mine = Deferred.unsafeMake<ImageCopy.Result, TagError>(FiberId.none)
+    copies.set(source, mine)
     const copied = yield* guarded(ImageCopy.copy({
       // by digest, so a tag moved meanwhile cannot mix two images
       from: { ...options.from, reference: source },
       to: { ...options.to, tag },
       platforms: "all",
       concurrency: options.blobConcurrency
-    }))
+    })).pipe(Effect.onExit((exit) => Deferred.done(mine, exit)))
     return { tag, status: "Copied" as const, digest: copied.digest, bytes: copied.bytes }
   }).pipe(
     Effect.catchAll((error) => Effect.succeed({ tag, status: "Failed" as const, error })),
@@ -178,7 +197,10 @@ export const copyAllTags = (options: Options): Effect.Effect<Result, SyncError> 
         options.maxTags !== undefined ? { maxItems: options.maxTags } : undefined
       ))
     const concurrency = Math.min(64, Math.max(1, options.concurrency ?? 2))
-    const results = yield* Effect.forEach(Array.from(new Set(tags)), (tag) => syncTag(options, tag), { concurrency })
+    const copies: Copies = new Map()
+    const results = yield* Effect.forEach(Array.from(new Set(tags)), (tag) => syncTag(options, tag, copies), {
+      concurrency
+    })
     return {
       from: options.from.repository,
       to: options.to.repository,

@@ -89,6 +89,38 @@ describe("ImageValidate", () => {
 })
 
 describe("RepositorySync", () => {
+  it.scoped("copies an image once for all its tags: the other tags wait for that copy and are set by a manifest PUT", () =>
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const registry = yield* InMemoryRegistry.InMemoryRegistry
+      const one = yield* pushImage(client, "sync/same")
+      for (const tag of ["a", "b", "c"]) yield* client.putManifest("sync/same", tag, one.manifest)
+      yield* registry.clearRequests
+      const result = yield* RepositorySync.copyAllTags({
+        from: { client, repository: "sync/same" },
+        to: { client, repository: "sync/same-dst" },
+        concurrency: 3
+      })
+      assert.deepStrictEqual(
+        result.tags.map((t) => [t.tag, t.status, t.status === "Failed" ? undefined : t.digest]),
+        [["a", "Copied", one.manifest.digest], ["b", "Copied", one.manifest.digest], [
+          "c",
+          "Copied",
+          one.manifest.digest
+        ]]
+      )
+      for (const tag of ["a", "b", "c"]) {
+        assert.strictEqual(yield* client.manifestDigest("sync/same-dst", tag), one.manifest.digest)
+      }
+      // the image's blobs were looked at in the destination once (one copy), not once per tag
+      const blobRequests = (yield* registry.requests).filter((r) =>
+        r.path.startsWith("/v2/sync/same-dst/blobs/sha256:")
+      )
+      const looked = blobRequests.map((r) => r.path)
+      assert.isAbove(looked.length, 0)
+      assert.strictEqual(new Set(looked).size, looked.length, `a blob looked at twice: ${looked.join(", ")}`)
+    }).pipe(Effect.provide(InMemory)))
+
   it.scoped("copies every tag, skips what exists on a re-run, copies a moved tag again", () =>
     Effect.gen(function*() {
       const client = yield* RegistryClient.RegistryClient

@@ -83,7 +83,8 @@ export const cli = (
   })
 
 export const ok = (ran: Ran): Ran => {
-  assert.strictEqual(ran.code, 0, `exit ${ran.code}: ${ran.stderr}`)
+  // stdout too: `copy --all-tags` and `sync` say which tag failed, and why, there
+  assert.strictEqual(ran.code, 0, `exit ${ran.code}: ${ran.stderr}\nstdout: ${ran.stdout}`)
   return ran
 }
 
