@@ -8,8 +8,12 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as BlobSource from "./BlobSource.js"
 import * as Graph from "./CopyGraph.js"
@@ -68,7 +72,37 @@ export interface Options {
   readonly platforms?: "all" | ReadonlyArray<Platform.Platform> | undefined
   readonly concurrency?: number | undefined
   readonly referrers?: boolean | undefined
+  /**
+   * Shared by copies that run at once from one source repository into one target repository (see
+   * {@link makeSharedBlobs}): each blob is copied by one of them, and the others wait for that copy instead of
+   * uploading the blob again. Two uploads of one blob into one repository at once can make a registry refuse a
+   * manifest (distribution 2.8 rewrites the blob's link in place when the second commits, and a manifest PUT
+   * that reads it meanwhile fails with `MANIFEST_BLOB_UNKNOWN`). A blob's failure fails every copy that waits
+   * for it; a copy interrupted while it moves a blob leaves the blob to the next copy that needs it. A blob
+   * another copy moved is counted in that copy's {@link Result}.
+   */
+  readonly sharedBlobs?: SharedBlobs | undefined
 }
+
+/**
+ * What copies running at once into one target repository share: the blob each of them is copying (see
+ * {@link Options.sharedBlobs}). Make one per run, for one source and one target repository.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SharedBlobs {
+  /** @internal */
+  readonly runs: Map<string, Deferred.Deferred<void, CopyError>>
+}
+
+/**
+ * A new {@link SharedBlobs}.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeSharedBlobs = (): SharedBlobs => ({ runs: new Map() })
 
 /**
  * What {@link copy} did.
@@ -192,12 +226,33 @@ export const copy = (options: Options): Effect.Effect<Result, CopyError> =>
         })
       })
 
+    // A blob copied by this copy or, with `sharedBlobs`, by whichever copy of the run needs it first.
+    const sharedCopy = (runs: SharedBlobs["runs"], blob: Graph.BlobRef): Effect.Effect<void, CopyError> =>
+      Effect.suspend(() => {
+        const running = runs.get(blob.digest)
+        if (running !== undefined) {
+          // another copy's interruption is not ours: the blob is then copied again
+          return Effect.catchAllCause(
+            Deferred.await(running),
+            (cause) => Cause.isInterruptedOnly(cause) ? sharedCopy(runs, blob) : Effect.failCause(cause)
+          )
+        }
+        const mine = Deferred.unsafeMake<void, CopyError>(FiberId.none)
+        runs.set(blob.digest, mine)
+        return Effect.onExit(copyBlob(blob), (exit) =>
+          Effect.suspend(() => {
+            if (Exit.isInterrupted(exit) && runs.get(blob.digest) === mine) runs.delete(blob.digest)
+            return Deferred.done(mine, exit)
+          }))
+      })
+
     // Each blob once, even when several images of the graph share it.
     const blobOnce = (blob: Graph.BlobRef): Effect.Effect<void, CopyError> =>
       Effect.suspend(() => {
         const known = done.get(blob.digest)
         if (known !== undefined) return known
-        return Effect.flatMap(Effect.cached(copyBlob(blob)), (run) => {
+        const work = options.sharedBlobs === undefined ? copyBlob(blob) : sharedCopy(options.sharedBlobs.runs, blob)
+        return Effect.flatMap(Effect.cached(work), (run) => {
           done.set(blob.digest, run)
           return run
         })

@@ -4,7 +4,8 @@
  * manifest digest the destination already has under that tag is skipped, the
  * others are copied with {@link ImageCopy.copy} (whole indexes, digests kept),
  * a few tags at once. Tags of one image are copied once: the other tags of the
- * same digest wait for that copy and are then set with a manifest PUT (two
+ * same digest wait for that copy and are then set with a manifest PUT, and a
+ * blob several images share is copied once ({@link ImageCopy.Options.sharedBlobs}; two
  * uploads of one blob into one repository at once can make a registry refuse a
  * manifest: distribution 2.8 rewrites the blob's link in place, and a manifest
  * PUT that reads it meanwhile fails with `MANIFEST_BLOB_UNKNOWN`). A registry's `429` is honoured: the tag waits
@@ -135,7 +136,12 @@ const destinationDigest = (to: Endpoint, tag: string) =>
 // The copy of each source digest in one run, shared by the tags of that image.
 type Copies = Map<string, Deferred.Deferred<ImageCopy.Result, TagError>>
 
-const syncTag = (options: Options, tag: string, copies: Copies): Effect.Effect<TagResult> => {
+const syncTag = (
+  options: Options,
+  tag: string,
+  copies: Copies,
+  sharedBlobs: ImageCopy.SharedBlobs
+): Effect.Effect<TagResult> => {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5)
   const maxWait = Duration.decode(options.maxWait ?? Duration.seconds(60))
   const guarded = <A>(run: Effect.Effect<A, TagError>) => honouringRateLimits(run, maxAttempts, maxWait)
@@ -159,7 +165,9 @@ const syncTag = (options: Options, tag: string, copies: Copies): Effect.Effect<T
       from: { ...options.from, reference: source },
       to: { ...options.to, tag },
       platforms: "all",
-      concurrency: options.blobConcurrency
+      concurrency: options.blobConcurrency,
+      // images that share a blob (a base layer) copy it once
+      sharedBlobs
     })).pipe(Effect.onExit((exit) => Deferred.done(mine, exit)))
     return { tag, status: "Copied" as const, digest: copied.digest, bytes: copied.bytes }
   }).pipe(
@@ -198,9 +206,12 @@ export const copyAllTags = (options: Options): Effect.Effect<Result, SyncError> 
       ))
     const concurrency = Math.min(64, Math.max(1, options.concurrency ?? 2))
     const copies: Copies = new Map()
-    const results = yield* Effect.forEach(Array.from(new Set(tags)), (tag) => syncTag(options, tag, copies), {
-      concurrency
-    })
+    const sharedBlobs = ImageCopy.makeSharedBlobs()
+    const results = yield* Effect.forEach(
+      Array.from(new Set(tags)),
+      (tag) => syncTag(options, tag, copies, sharedBlobs),
+      { concurrency }
+    )
     return {
       from: options.from.repository,
       to: options.to.repository,

@@ -21,7 +21,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { pushImage, pushIndex } from "./support/images.js"
+import * as Crypto from "node:crypto"
+import { pushImage, pushIndex, uploadBytes } from "./support/images.js"
 import { InMemory } from "./support/layouts.js"
 
 describe("Retag", () => {
@@ -119,6 +120,44 @@ describe("RepositorySync", () => {
       const looked = blobRequests.map((r) => r.path)
       assert.isAbove(looked.length, 0)
       assert.strictEqual(new Set(looked).size, looked.length, `a blob looked at twice: ${looked.join(", ")}`)
+    }).pipe(Effect.provide(InMemory)))
+
+  it.scoped("two images that share a layer, copied at once: the shared layer goes to the destination once", () =>
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const registry = yield* InMemoryRegistry.InMemoryRegistry
+      const one = yield* pushImage(client, "sync/base")
+      // a second image on the same base layer: its own top layer and config
+      const top = yield* uploadBytes(
+        client,
+        "sync/base",
+        MediaType.OciLayerGzip,
+        new Uint8Array(Crypto.randomBytes(9000))
+      )
+      const config = yield* uploadBytes(
+        client,
+        "sync/base",
+        MediaType.OciConfig,
+        new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "arm64", rootfs: { type: "layers" } }))
+      )
+      const two = yield* ManifestBuilder.ociManifest({ config, layers: [one.layers[0], top] })
+      yield* client.putManifest("sync/base", "one", one.manifest)
+      yield* client.putManifest("sync/base", "two", two)
+      yield* registry.clearRequests
+      const result = yield* RepositorySync.copyAllTags({
+        from: { client, repository: "sync/base" },
+        to: { client, repository: "sync/base-dst" },
+        concurrency: 2
+      })
+      assert.deepStrictEqual([result.copied, result.failed], [2, 0])
+      assert.strictEqual(yield* client.manifestDigest("sync/base-dst", "one"), one.manifest.digest)
+      assert.strictEqual(yield* client.manifestDigest("sync/base-dst", "two"), two.digest)
+      const looked = (yield* registry.requests)
+        .filter((r) => r.path.startsWith("/v2/sync/base-dst/blobs/sha256:"))
+        .map((r) => r.path)
+      // five blobs in all (two configs, the shared base layer, two top layers), each looked at once
+      assert.strictEqual(looked.length, 5, looked.join(", "))
+      assert.strictEqual(new Set(looked).size, 5)
     }).pipe(Effect.provide(InMemory)))
 
   it.scoped("copies every tag, skips what exists on a re-run, copies a moved tag again", () =>
