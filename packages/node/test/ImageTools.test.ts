@@ -4,6 +4,7 @@
  */
 import {
   Digest,
+  ImageCopy,
   ImageValidate,
   IndexEdit,
   ManifestBuilder,
@@ -20,6 +21,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Crypto from "node:crypto"
 import { pushImage, pushIndex, uploadBytes } from "./support/images.js"
@@ -159,6 +162,47 @@ describe("RepositorySync", () => {
       assert.strictEqual(looked.length, 5, looked.join(", "))
       assert.strictEqual(new Set(looked).size, 5)
     }).pipe(Effect.provide(InMemory)))
+
+  // ImageCopy.Options.sharedBlobs: a copy interrupted while it moves a shared blob leaves the blob to the copy
+  // waiting for it, which copies it itself instead of being interrupted too
+  it.live("sharedBlobs: a copy waiting for a blob whose copy was interrupted copies it itself", () =>
+    Effect.gen(function*() {
+      const client = yield* RegistryClient.RegistryClient
+      const registry = yield* InMemoryRegistry.InMemoryRegistry
+      const one = yield* pushImage(client, "share/src")
+      const top = yield* uploadBytes(
+        client,
+        "share/src",
+        MediaType.OciLayerGzip,
+        new Uint8Array(Crypto.randomBytes(500))
+      )
+      const two = yield* ManifestBuilder.ociManifest({ config: one.config, layers: [one.layers[0], top] })
+      yield* client.putManifest("share/src", two.digest, two)
+      const base = one.layers[0].digest
+      // the first look at the base layer in the destination takes 2 s: the first copy is interrupted meanwhile
+      yield* registry.addFault({
+        method: "HEAD",
+        path: `/v2/share/dst/blobs/${base}`,
+        times: 1,
+        fault: { _tag: "Delay", delay: "2 seconds" }
+      })
+      const sharedBlobs = ImageCopy.makeSharedBlobs()
+      const copyOf = (digest: string, tag: string) =>
+        ImageCopy.copy({
+          from: { client, repository: "share/src", reference: digest },
+          to: { client, repository: "share/dst", tag },
+          sharedBlobs
+        })
+      const first = yield* Effect.fork(copyOf(one.manifest.digest, "one"))
+      yield* Effect.sleep("300 millis")
+      const second = yield* Effect.fork(copyOf(two.digest, "two"))
+      yield* Effect.sleep("300 millis")
+      yield* Fiber.interrupt(first)
+      const exit = yield* Fiber.await(second)
+      assert.isTrue(Exit.isSuccess(exit), String(exit))
+      assert.strictEqual(yield* client.manifestDigest("share/dst", "two"), two.digest)
+      assert.isTrue(yield* client.hasBlob("share/dst", base))
+    }).pipe(Effect.provide(InMemory), Effect.scoped, Effect.timeout("20 seconds")))
 
   it.scoped("copies every tag, skips what exists on a re-run, copies a moved tag again", () =>
     Effect.gen(function*() {
