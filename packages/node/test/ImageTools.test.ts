@@ -24,8 +24,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Crypto from "node:crypto"
-import { pushImage, pushIndex, uploadBytes } from "./support/images.js"
+import { pushImage, pushIndex, pushOnBase } from "./support/images.js"
 import { InMemory } from "./support/layouts.js"
 
 describe("Retag", () => {
@@ -92,6 +91,39 @@ describe("ImageValidate", () => {
     }).pipe(Effect.provide(InMemory)))
 })
 
+// two images in `repository` on one base layer (the second: its own top layer and config), with the client and the
+// in-memory registry
+const twoOnOneBase = (repository: string) =>
+  Effect.gen(function*() {
+    const client = yield* RegistryClient.RegistryClient
+    const registry = yield* InMemoryRegistry.InMemoryRegistry
+    const one = yield* pushImage(client, repository)
+    const two = yield* pushOnBase(client, repository, one)
+    return { client, registry, one, two }
+  })
+
+// syncs `from` to `to` (same registry) with `concurrency` tags at once: the result, and the paths of the blob
+// requests the destination repository received meanwhile
+const syncLooking = (
+  client: RegistryClient.Service,
+  registry: Context.Tag.Service<InMemoryRegistry.InMemoryRegistry>,
+  from: string,
+  to: string,
+  concurrency: number
+) =>
+  Effect.gen(function*() {
+    yield* registry.clearRequests
+    const result = yield* RepositorySync.copyAllTags({
+      from: { client, repository: from },
+      to: { client, repository: to },
+      concurrency
+    })
+    const looked = (yield* registry.requests)
+      .filter((r) => r.path.startsWith(`/v2/${to}/blobs/sha256:`))
+      .map((r) => r.path)
+    return { result, looked }
+  })
+
 describe("RepositorySync", () => {
   it.scoped("copies an image once for all its tags: the other tags wait for that copy and are set by a manifest PUT", () =>
     Effect.gen(function*() {
@@ -99,12 +131,7 @@ describe("RepositorySync", () => {
       const registry = yield* InMemoryRegistry.InMemoryRegistry
       const one = yield* pushImage(client, "sync/same")
       for (const tag of ["a", "b", "c"]) yield* client.putManifest("sync/same", tag, one.manifest)
-      yield* registry.clearRequests
-      const result = yield* RepositorySync.copyAllTags({
-        from: { client, repository: "sync/same" },
-        to: { client, repository: "sync/same-dst" },
-        concurrency: 3
-      })
+      const { looked, result } = yield* syncLooking(client, registry, "sync/same", "sync/same-dst", 3)
       assert.deepStrictEqual(
         result.tags.map((t) => [t.tag, t.status, t.status === "Failed" ? undefined : t.digest]),
         [["a", "Copied", one.manifest.digest], ["b", "Copied", one.manifest.digest], [
@@ -117,47 +144,19 @@ describe("RepositorySync", () => {
         assert.strictEqual(yield* client.manifestDigest("sync/same-dst", tag), one.manifest.digest)
       }
       // the image's blobs were looked at in the destination once (one copy), not once per tag
-      const blobRequests = (yield* registry.requests).filter((r) =>
-        r.path.startsWith("/v2/sync/same-dst/blobs/sha256:")
-      )
-      const looked = blobRequests.map((r) => r.path)
       assert.isAbove(looked.length, 0)
       assert.strictEqual(new Set(looked).size, looked.length, `a blob looked at twice: ${looked.join(", ")}`)
     }).pipe(Effect.provide(InMemory)))
 
   it.scoped("two images that share a layer, copied at once: the shared layer goes to the destination once", () =>
     Effect.gen(function*() {
-      const client = yield* RegistryClient.RegistryClient
-      const registry = yield* InMemoryRegistry.InMemoryRegistry
-      const one = yield* pushImage(client, "sync/base")
-      // a second image on the same base layer: its own top layer and config
-      const top = yield* uploadBytes(
-        client,
-        "sync/base",
-        MediaType.OciLayerGzip,
-        new Uint8Array(Crypto.randomBytes(9000))
-      )
-      const config = yield* uploadBytes(
-        client,
-        "sync/base",
-        MediaType.OciConfig,
-        new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "arm64", rootfs: { type: "layers" } }))
-      )
-      const two = yield* ManifestBuilder.ociManifest({ config, layers: [one.layers[0], top] })
+      const { client, one, registry, two } = yield* twoOnOneBase("sync/base")
       yield* client.putManifest("sync/base", "one", one.manifest)
       yield* client.putManifest("sync/base", "two", two)
-      yield* registry.clearRequests
-      const result = yield* RepositorySync.copyAllTags({
-        from: { client, repository: "sync/base" },
-        to: { client, repository: "sync/base-dst" },
-        concurrency: 2
-      })
+      const { looked, result } = yield* syncLooking(client, registry, "sync/base", "sync/base-dst", 2)
       assert.deepStrictEqual([result.copied, result.failed], [2, 0])
       assert.strictEqual(yield* client.manifestDigest("sync/base-dst", "one"), one.manifest.digest)
       assert.strictEqual(yield* client.manifestDigest("sync/base-dst", "two"), two.digest)
-      const looked = (yield* registry.requests)
-        .filter((r) => r.path.startsWith("/v2/sync/base-dst/blobs/sha256:"))
-        .map((r) => r.path)
       // five blobs in all (two configs, the shared base layer, two top layers), each looked at once
       assert.strictEqual(looked.length, 5, looked.join(", "))
       assert.strictEqual(new Set(looked).size, 5)
@@ -167,17 +166,7 @@ describe("RepositorySync", () => {
   // waiting for it, which copies it itself instead of being interrupted too
   it.live("sharedBlobs: a copy waiting for a blob whose copy was interrupted copies it itself", () =>
     Effect.gen(function*() {
-      const client = yield* RegistryClient.RegistryClient
-      const registry = yield* InMemoryRegistry.InMemoryRegistry
-      const one = yield* pushImage(client, "share/src")
-      const top = yield* uploadBytes(
-        client,
-        "share/src",
-        MediaType.OciLayerGzip,
-        new Uint8Array(Crypto.randomBytes(500))
-      )
-      const two = yield* ManifestBuilder.ociManifest({ config: one.config, layers: [one.layers[0], top] })
-      yield* client.putManifest("share/src", two.digest, two)
+      const { client, one, registry, two } = yield* twoOnOneBase("share/src")
       const base = one.layers[0].digest
       // the first look at the base layer in the destination takes 2 s: the first copy is interrupted meanwhile
       yield* registry.addFault({

@@ -41,6 +41,25 @@ export const pushImage = (
     return { manifest, config, layers, platform, bytes: config.size + layers[0].size + layers[1].size }
   })
 
+/** Pushes (by digest) a second image on the base layer of `under`: a random top layer, and an arm64 config. */
+export const pushOnBase = (
+  client: RegistryClient.Service,
+  repository: string,
+  under: Effect.Effect.Success<ReturnType<typeof pushImage>>
+) =>
+  Effect.gen(function*() {
+    const top = yield* uploadBytes(client, repository, MediaType.OciLayerGzip, new Uint8Array(Crypto.randomBytes(900)))
+    const config = yield* uploadBytes(
+      client,
+      repository,
+      MediaType.OciConfig,
+      new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "arm64", rootfs: { type: "layers" } }))
+    )
+    const manifest = yield* ManifestBuilder.ociManifest({ config, layers: [under.layers[0], top] })
+    yield* client.putManifest(repository, manifest.digest, manifest)
+    return manifest
+  })
+
 export const pushIndex = (client: RegistryClient.Service, repository: string, tag: string) =>
   Effect.gen(function*() {
     const amd = yield* pushImage(client, repository, { os: "linux", architecture: "amd64" })
