@@ -640,10 +640,37 @@ const makeRows = (
     registryPids: [a.pid],
     runs
   })
+  // rows 1f and 1g: row 1's work by a bare Node program and by the least Effect program, beside the same peer
+  const downloadFloor = (id: string, title: string, label: string, argv: () => ReadonlyArray<string>): Row => ({
+    ...downloadRow(id, blob, blobRepo, config.blobBytes, ""),
+    title: `${title} (${fmtBytes(config.blobBytes)}, whole process)`,
+    ours: {
+      label: `floor: ${label}`,
+      argv,
+      check: (s) => s.stdout.includes(blob.digest) ? undefined : "another digest, or none"
+    },
+    maxRatio: undefined,
+    targetText: "— (floor)"
+  })
   const bigNote = ": peak RSS against size"
   if (config.rows.has(1)) {
     rows.push(downloadRow("1", blob, blobRepo, config.blobBytes, ""))
     if (big !== undefined) rows.push(downloadRow("1L", big, "bench/big", config.bigBytes, bigNote, config.bigRuns))
+    rows.push(
+      downloadFloor(
+        "1f",
+        "Node's floor for row 1: a bare `node:http` GET into `createHash`, no Effect",
+        "node:http + createHash",
+        () => worker("floor-node", "download", a.url, blobRepo, blob.digest)
+      ),
+      downloadFloor(
+        "1g",
+        "Effect's floor for row 1: the body as the platform's `NodeStream.fromReadable`, hashed in " +
+          "`Stream.runForEachChunk`, nothing of ours",
+        "node:http + NodeStream.fromReadable + createHash",
+        () => worker("floor-effect", "download", a.url, blobRepo, blob.digest)
+      )
+    )
   }
   if (config.rows.has(2)) {
     rows.push(uploadRow("2a", blob, "put", config.blobBytes, ""))
@@ -818,6 +845,46 @@ const makeRows = (
       registryPids: [b.pid],
       connections: { counter, ours: ours(counter.url), peer: curl(counter.url, "heads-curl-relay.txt"), max: 2 }
     })
+    // the same HEADs by less and less than our client, beside the same curl run: where the floor of each layer is
+    const headsFloor = (id: string, title: string, label: string, argv: () => ReadonlyArray<string>): Row => ({
+      id,
+      group: 6,
+      title: `${title} (whole process)`,
+      requests: n,
+      ours: {
+        label: `floor: ${label}`,
+        argv,
+        check: (s) => s.stdout.includes(imageDigest) ? undefined : "wrong digest"
+      },
+      peer: {
+        label: `curl -I, ${n} URLs in one process`,
+        argv: () => curl(b.url, "heads-curl.txt"),
+        check: (s) => s.stdout.trim().split("\n").pop() === String(n) ? undefined : "not every answer had the digest"
+      },
+      maxRatio: undefined,
+      targetText: "— (floor)",
+      registryPids: [b.pid]
+    })
+    rows.push(
+      headsFloor(
+        "6f",
+        `Node's floor for row 6: ${n} HEADs by a bare \`node:http\` keep-alive loop, no Effect`,
+        "node:http Agent loop",
+        () => worker("floor-node", "heads", b.url, imageRepo, TAG, n)
+      ),
+      headsFloor(
+        "6g",
+        `Effect's floor for row 6: the same requests, each in \`Effect.async\` with a span, in an \`Effect.gen\` loop`,
+        "node:http in Effect.async + span",
+        () => worker("floor-effect", "heads", b.url, imageRepo, TAG, n)
+      ),
+      headsFloor(
+        "6h",
+        `The transport's floor for row 6: \`HttpClient.execute\` on \`NodeHttp.layer\`, no registry client`,
+        "HttpClient.execute on NodeHttp.layer",
+        () => worker("floor-client", b.url, imageRepo, TAG, n)
+      )
+    )
   }
   if (config.rows.has(7)) {
     // The CLI as a user runs it: a whole process per command (issue 18), the bundled bin of packages/cli.
