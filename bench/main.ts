@@ -23,7 +23,11 @@
  * Options: --smoke, --runs N, --rows 1,2,3,4,5,6,7, --blob-mib N, --big-mib N, --big-runs N, --layer-mib N, --layers N,
  * --heads N (row 5), --curl-heads N (row 6), --chunk-mib N,
  * --profile (a `node --cpu-prof` run of every "ours" worker that misses its target, summarised in RESULTS.md),
- * --note TEXT (written into RESULTS.md), --budget-min N (stop starting samples after N minutes).
+ * --note TEXT (written into RESULTS.md), --budget-min N (stop starting samples after N minutes), --no-warm-up (skip
+ * the untimed run of each side that precedes a row's timed runs; `--smoke` skips it too).
+ *
+ * Rows 1f, 1g and 6f–6h are floors: the work of rows 1 and 6 by a bare Node program, by the least Effect program,
+ * and (6h) by the platform's `HttpClient` on our transport, beside the same peer, with no target.
  */
 import * as ConnectionCounter from "@effect-registry/test-infra/ConnectionCounter"
 import * as RealRegistry from "@effect-registry/test-infra/RealRegistry"
@@ -67,6 +71,8 @@ interface Config {
   readonly curlHeads: number
   readonly chunkBytes: number
   readonly profile: boolean
+  /** one untimed run of each side before a row's timed runs (not for the rows with runs of their own, 1L and 2L) */
+  readonly warmUp: boolean
   readonly note: string | undefined
   readonly budgetMs: number
   readonly childTimeoutMs: number
@@ -82,7 +88,7 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
     if (arg === "--") continue
     if (!arg.startsWith("--")) throw new Error(`unexpected argument ${arg}`)
     const [name, inline] = arg.slice(2).split("=", 2)
-    if (["smoke", "profile"].includes(name)) {
+    if (["smoke", "profile", "no-warm-up"].includes(name)) {
       bools.add(name)
     } else if (inline !== undefined) {
       flags.set(name, inline)
@@ -117,10 +123,12 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
   }
   const rows = new Set((flags.get("rows") ?? AllRows.join(",")).split(",").map((s) => Number(s.trim())))
   const blobBytes = Math.round(num("blob-mib", smoke ? 8 : 1024) * MiB)
+  // 0 leaves rows 1L and 2L out
+  const bigBytes = flags.get("big-mib") === "0" ? 0 : Math.round(num("big-mib", smoke ? 16 : 4096) * MiB)
   return {
     smoke,
     runs: Math.floor(num("runs", smoke ? 1 : 5)),
-    bigBytes: flags.get("big-mib") === "0" ? 0 : Math.round(num("big-mib", smoke ? 16 : 4096) * MiB),
+    bigBytes,
     bigRuns: Math.floor(num("big-runs", smoke ? 1 : 2)),
     rows,
     blobBytes,
@@ -130,11 +138,12 @@ const parseArgs = (argv: ReadonlyArray<string>): Config => {
     curlHeads: Math.floor(num("curl-heads", smoke ? 20 : 1000)),
     chunkBytes: Math.round(num("chunk-mib", smoke ? 2 : 16) * MiB),
     profile: bools.has("profile"),
+    warmUp: !smoke && !bools.has("no-warm-up"),
     note: flags.get("note"),
-    budgetMs: num("budget-min", smoke ? 10 : 14) * 60_000,
+    budgetMs: num("budget-min", smoke ? 10 : 18) * 60_000,
     // generous: 60 s plus 4 MiB/s for the biggest transfer
     childTimeoutMs: 60_000 +
-      Math.max(blobBytes, num("big-mib", smoke ? 16 : 4096) * MiB, 8 * 64 * MiB) / (4 * MiB) * 1000
+      Math.max(blobBytes, bigBytes, 8 * 64 * MiB) / (4 * MiB) * 1000
   }
 }
 
@@ -1145,11 +1154,30 @@ const printTable = (results: ReadonlyArray<RowResult>) => {
 
 const log = (s: string) => process.stdout.write(`[${fmt((performance.now() - started) / 1000, 0)}s] ${s}\n`)
 
+/** The run number of a row's warm-up (repositories and directories are named by run, and cleaned up after it). */
+const WarmUpRun = 99
+
 const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<RowResult> => {
   const samples = { ours: [] as Array<Sample>, peer: [] as Array<Sample> }
   const errors: Array<string> = []
   let runs = 0
   const wanted = row.runs ?? config.runs
+  if (config.warmUp && row.runs === undefined) {
+    // untimed: the page cache, the registry's first answers and the first load of each program count for neither side
+    for (const key of ["ours", "peer"] as const) {
+      if (signal.aborted) throw new Error("interrupted")
+      const side = row[key]
+      const sample = await measure(side.argv(WarmUpRun), {
+        timeoutMs: config.childTimeoutMs,
+        registryPids: row.registryPids,
+        signal
+      })
+      log(`${row.id} ${key.padEnd(4)} warm-up: ${sample.ok ? `${fmt(sample.wall)} s` : `FAILED (${sample.error})`}`)
+      if (side.cleanup !== undefined) {
+        await side.cleanup(WarmUpRun).catch((e: unknown) => errors.push(`${key} cleanup warm-up: ${String(e)}`))
+      }
+    }
+  }
   for (let run = 0; run < wanted; run++) {
     if (run > 0 && performance.now() - started > config.budgetMs) {
       errors.push(`time budget reached: ${run} of ${wanted} runs`)
@@ -1293,9 +1321,9 @@ const writeResults = async (
     "",
     "## Results (medians)",
     "",
-    `Runs per side: ${config.runs} (rows 1L and 2L: ${config.bigRuns}, they show peak RSS against blob size), ours and the peer alternating (ours first in even runs). Blob ${
-      fmtBytes(config.blobBytes)
-    }; image ${config.layers} layers of ${
+    `Runs per side: ${config.runs} (rows 1L and 2L: ${config.bigRuns}, they show peak RSS against blob size), ours and the peer alternating (ours first in even runs)${
+      config.warmUp ? ", after one untimed warm-up run of each side (rows 1L and 2L: none)" : ", no warm-up runs"
+    }. Blob ${fmtBytes(config.blobBytes)}; image ${config.layers} layers of ${
       fmtBytes(config.layerBytes)
     } of random bytes each (a valid gzip stream of stored blocks, so skopeo copies the layers as they are), plus a config.`,
     "",
@@ -1409,6 +1437,8 @@ const bench = async (config: Config, regs: Registries, counter: Counter, signal:
   }
   if (config.rows.has(4)) await exec(skopeo(`oci:${layout.dir}:${TAG}`, `docker://${regs.c.host}/bench/src:${TAG}`))
 
+  // the data written so far goes to disk before any timed run, not during the first rows
+  await exec(["sync"])
   const seededB = config.rows.has(3) || config.rows.has(5) || config.rows.has(6) || config.rows.has(7)
   const imageDigest = seededB ? await headManifest(regs.b.url, "bench/image", TAG) ?? "" : layout.manifest.digest
   if (imageDigest !== layout.manifest.digest) {
