@@ -25,6 +25,18 @@ const withFile = <A, E>(flags: string, use: (fd: number, path: string) => Effect
   )
 
 describe("internal/fileWriter", () => {
+  it.effect("from a start position, writes there and leaves the bytes before it alone (an archive's member)", () =>
+    withFile("r+", (fd, path) =>
+      Effect.gen(function*() {
+        const head = Crypto.randomBytes(1000)
+        Fs.writeSync(fd, head, 0, head.length, 0)
+        const pieces = [Crypto.randomBytes(FileWriter.BufferSize + 5), Crypto.randomBytes(7)]
+        const writer = FileWriter.make(fd, undefined, head.length)
+        for (const piece of pieces) yield* writer.put([piece])
+        yield* writer.end
+        assert.isTrue(Fs.readFileSync(path).equals(Buffer.concat([head, ...pieces])))
+      })))
+
   it.effect("writes pieces of every size, smaller and larger than its buffers, in order", () =>
     withFile("w", (fd, path) =>
       Effect.gen(function*() {

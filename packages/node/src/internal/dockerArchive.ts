@@ -7,7 +7,6 @@ import * as ManifestBuilder from "@effect-registry/core/ManifestBuilder"
 import * as MediaType from "@effect-registry/core/MediaType"
 import * as Platform from "@effect-registry/core/Platform"
 import type * as RegistryClient from "@effect-registry/core/RegistryClient"
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -15,9 +14,9 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Zlib from "node:zlib"
 import { ArchiveError, fromTar } from "./archiveError.js"
 import type { ExportOptions, ExportResult, ImportOptions, ImportResult } from "./dockerArchiveTypes.js"
+import * as Gunzip from "./gunzip.js"
 import * as Tar from "./tarFile.js"
 
 /** Bounds of the members read whole: `manifest.json` and an image config. @internal */
@@ -61,9 +60,8 @@ const diffIdsOf = (config: unknown): ReadonlyArray<Digest.Digest> | undefined =>
 }
 
 const gunzip = <E, R>(self: Stream.Stream<Uint8Array, E, R>, path: string | undefined, entry: string) =>
-  NodeStream.pipeThroughDuplex(
+  Gunzip.gunzip(
     self,
-    () => Zlib.createGunzip(),
     (cause) => new ArchiveError({ reason: "Invalid", path, entry, detail: "bad gzip data", cause })
   )
 
@@ -183,7 +181,10 @@ export const exportImage = (
             if (written.has(names[i])) continue
             written.add(names[i])
             const layer = layers[i]
-            const raw = client.downloadBlob(repository, layer.digest, { size: layer.size })
+            // the pieces are the writer's alone: freed once inflated, or once copied into the archive's buffers
+            const raw = BlobSource.releasedOnceWritten(
+              client.downloadBlob(repository, layer.digest, { size: layer.size })
+            )
             const plain = kinds[i] === "gzip" ? gunzip(raw, undefined, layer.digest) : raw
             yield* writer.stream(
               names[i],

@@ -46,18 +46,18 @@ const startWrite = (fd: number, buffer: Uint8Array, length: number, position: nu
 }
 
 /**
- * A writer of one file: `put` copies pieces in (waiting only while both buffers are taken), `end` writes what
- * is left and waits for it, `settle` waits for a write still running (for a scope closing early: the file
- * must not be closed under a running write).
+ * A writer of one file, or of one run of bytes of it from `start` on (an archive's member): `put` copies pieces
+ * in (waiting only while both buffers are taken), `end` writes what is left and waits for it, `settle` waits for
+ * a write still running (for a scope closing early: the file must not be closed under a running write).
  *
  * @since 0.1.0
  */
-export const make = (fd: number, sizeHint: number | undefined) => {
+export const make = (fd: number, sizeHint: number | undefined, start = 0) => {
   const capacity = Math.max(1, Math.min(BufferSize, sizeHint ?? BufferSize))
   const buffers: Array<Uint8Array | undefined> = [undefined, undefined]
   let current = 0
   let fill = 0
-  let position = 0
+  let position = start
   let running: Write | undefined
 
   const awaitRunning: Effect.Effect<void, NodeJS.ErrnoException> = Effect.suspend(() => {

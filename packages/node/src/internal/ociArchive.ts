@@ -1,3 +1,4 @@
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import type * as Descriptor from "@effect-registry/core/Descriptor"
 import * as Digest from "@effect-registry/core/Digest"
 import type * as Hash from "@effect-registry/core/Hash"
@@ -41,6 +42,9 @@ const ociLayerType = (mediaType: string): string =>
     : mediaType === MediaType.DockerLayerForeignGzip
     ? MediaType.OciLayerNondistributableGzip
     : mediaType
+
+// the size of each read when a layout's files are copied into an archive
+const CopyBytes = 1024 * 1024
 
 const invalidBuild = (cause: { readonly message: string }) =>
   new ArchiveError({ reason: "Invalid", detail: `cannot convert to OCI: ${cause.message}`, cause })
@@ -130,18 +134,24 @@ export const exportImage = (
         fs.readDirectory(Path.join(dir, "blobs", algorithm)).pipe(Effect.mapError(readError(dir))),
         (names) => ({ algorithm, names: names.filter((n) => !BlobFile.isPartialName(n)).sort() })
       ))
+    // The layout's files are read into two buffers used in turn (the writer has written a piece before the
+    // next is read), not into a new buffer per piece: copying a layout of any size holds 2 MiB of pieces.
+    const buffers = BlobSource.bufferRing(2, CopyBytes)
+    const member = (file: string) =>
+      Effect.map(BlobFile.source(file, { followSymlinks: false }), (source) => {
+        const into = BlobSource.openIntoOf(source)
+        return into === undefined ? source.open(0) : into(0, buffers)
+      })
     yield* Tar.write(path, (writer) =>
       Effect.gen(function*() {
         for (const name of ["oci-layout", "index.json"]) {
-          const source = yield* BlobFile.source(Path.join(dir, name), { followSymlinks: false })
-          yield* writer.stream(name, source.open(0))
+          yield* writer.stream(name, yield* member(Path.join(dir, name)))
         }
         yield* writer.directory("blobs")
         for (const { algorithm, names } of blobs) {
           yield* writer.directory(`blobs/${algorithm}`)
           for (const name of names) {
-            const source = yield* BlobFile.source(Path.join(dir, "blobs", algorithm, name), { followSymlinks: false })
-            yield* writer.stream(`blobs/${algorithm}/${name}`, source.open(0))
+            yield* writer.stream(`blobs/${algorithm}/${name}`, yield* member(Path.join(dir, "blobs", algorithm, name)))
           }
         }
       })).pipe(

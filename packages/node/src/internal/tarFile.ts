@@ -8,6 +8,8 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Path from "node:path"
+import * as FileWriter from "./fileWriter.js"
+import * as Release from "./release.js"
 import * as SafeFile from "./safeFile.js"
 
 // A small reader and writer of tar archives (POSIX ustar, with PAX `x` and GNU `L`/`K` long names on
@@ -423,14 +425,23 @@ export const write = <A, E, R>(
             const at = position
             position += Block
             let size = 0
+            // The pieces are copied into the two buffers of a file writer and dropped at once (the writer writes
+            // 256 KiB at a time, whatever size the pieces are); pieces marked as ours alone
+            // (`BlobSource.releasedOnceWritten`) are freed as soon as they are copied.
+            const out = FileWriter.make(file.fd, undefined, position)
             yield* Stream.runForEachChunk(bytes, (chunk) =>
-              Effect.forEach(Chunk.toReadonlyArray(chunk), (b) =>
-                Effect.suspend(() => {
-                  const where = position
-                  position += b.length
-                  size += b.length
-                  return put(b, where)
-                }), { discard: true }))
+              Effect.suspend(() => {
+                const pieces = Chunk.toReadonlyArray(chunk)
+                for (const piece of pieces) size += piece.length
+                return Effect.mapError(out.put(pieces), writeError).pipe(
+                  Effect.tap(() => Release.releaseWritten(pieces))
+                )
+              })).pipe(
+                Effect.zipRight(Effect.mapError(out.end, writeError)),
+                // never leave a write running into a file that is about to be closed
+                Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : out.settle)
+              )
+            position += size
             yield* pad(size)
             position += (Block - (size % Block)) % Block
             // the header goes in last, when the size is known
