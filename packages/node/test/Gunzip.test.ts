@@ -1,6 +1,8 @@
 // The inflating behind docker-archive export: a round trip, a bound on what it reads ahead of its reader (the
 // platform's duplex bridge read a download into zlib as fast as it came), the compressed stream's own failure
-// kept as it is, and bad gzip data as the caller's error.
+// kept as it is (also after padding that ends the gzip data early), bad gzip data as the caller's error, claimed
+// pieces freed once inflated, and a reader that stops early.
+import * as BlobSource from "@effect-registry/core/BlobSource"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
@@ -66,6 +68,56 @@ describe("internal/gunzip", () => {
       const result = yield* Effect.either(Stream.runDrain(inflate(input)))
       assert.isTrue(Either.isLeft(result))
       if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "InputBroke")
+    }))
+
+  it.live("reads the input to its end after zero padding ends the gzip data, and keeps the input's failure", () =>
+    Effect.gen(function*() {
+      const { plain, pieces } = sample(4)
+      // the padding in the same piece as the gzip data's end, and in pieces after it
+      const last = pieces[pieces.length - 1]
+      const tail = new Uint8Array(last.length + 512)
+      tail.set(last)
+      const padded = [...pieces.slice(0, -1), tail, new Uint8Array(4096), new Uint8Array(4096)]
+      let pulled = 0
+      const counted = Stream.fromIterable(padded).pipe(Stream.tap(() => Effect.sync(() => pulled++)))
+      const out = yield* Stream.runCollect(inflate(counted))
+      assert.isTrue(concat(out).equals(plain))
+      assert.strictEqual(pulled, padded.length)
+      // a download that breaks after the padding, once zlib has ended: its error, not a success
+      const broken = Stream.fromIterable(padded).pipe(
+        Stream.concat(Stream.drain(Stream.fromEffect(Effect.sleep("300 millis")))),
+        Stream.concat(Stream.fail(new InputBroke()))
+      )
+      const result = yield* Effect.either(Stream.runDrain(inflate(broken)))
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "InputBroke")
+    }))
+
+  it.effect("frees the compressed pieces marked as the reader's alone once inflated, and no others", () =>
+    Effect.gen(function*() {
+      const { plain, pieces } = sample(6)
+      // each piece a buffer of its own, as a transport hands them over
+      const own = pieces.map((piece) => new Uint8Array(piece))
+      for (const piece of own) BlobSource.markFresh(piece)
+      const claimed = own.slice(0, 4)
+      const input = Stream.concat(
+        BlobSource.releasedOnceWritten(Stream.fromIterable(claimed)),
+        Stream.fromIterable(own.slice(4))
+      )
+      const out = yield* Stream.runCollect(inflate(input))
+      assert.isTrue(concat(out).equals(plain))
+      assert.deepStrictEqual(claimed.map((piece) => piece.byteLength), [0, 0, 0, 0])
+      assert.deepStrictEqual(own.slice(4).map((piece) => piece.byteLength), pieces.slice(4).map((p) => p.byteLength))
+    }))
+
+  it.live("stops reading its input when the reader stops early", () =>
+    Effect.gen(function*() {
+      const { plain, pieces } = sample(64)
+      let pulled = 0
+      const input = Stream.fromIterable(pieces).pipe(Stream.tap(() => Effect.sync(() => pulled++)))
+      const first = yield* inflate(input).pipe(Stream.take(1), Stream.runCollect, Effect.timeout("30 seconds"))
+      assert.isTrue(concat(first).equals(plain.subarray(0, concat(first).length)))
+      yield* Effect.sleep("100 millis")
+      assert.isBelow(pulled, pieces.length)
     }))
 
   it.effect("fails with the caller's error for data that is not gzip, and for a truncated stream", () =>

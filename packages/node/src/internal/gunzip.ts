@@ -15,9 +15,9 @@
  *
  * @since 0.2.0
  */
-import type * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Zlib from "node:zlib"
 import * as Body from "./bodyStream.js"
@@ -33,10 +33,12 @@ export const OutputLimit = 4 * ChunkSize
 const InputFailed: unique symbol = Symbol("@effect-registry/node/internal/gunzip/InputFailed")
 
 /**
- * The bytes of the gzip stream `self`, inflated. A failure of `self` is the result's failure as it is; gzip data
- * that does not inflate (corrupt, truncated, trailing garbage that zlib refuses) fails with `onError` of zlib's
- * error. zlib is destroyed when the stream ends, fails or is interrupted. Compressed pieces marked as the
- * reader's alone (`BlobSource.releasedOnceWritten`) are freed once zlib has inflated them.
+ * The bytes of the gzip stream `self`, inflated. A failure of `self` is the result's failure as it is, even
+ * after the inflated bytes ended (what follows the gzip data, such as zero padding, is read to the end of
+ * `self` and dropped); gzip data that does not inflate (corrupt, truncated, trailing garbage that zlib refuses)
+ * fails with `onError` of zlib's error. zlib is destroyed when the stream ends, fails or is interrupted.
+ * Compressed pieces marked as the reader's alone (`BlobSource.releasedOnceWritten`) are freed once zlib has
+ * inflated them.
  *
  * @since 0.2.0
  */
@@ -47,9 +49,20 @@ export const gunzip = <E, R, E2>(
 ): Stream.Stream<Uint8Array, E | E2, R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const zlib = yield* Effect.acquireRelease(
-      Effect.sync(() => Zlib.createGunzip({ chunkSize: options?.chunkSize ?? ChunkSize })),
+      Effect.sync(() => {
+        const z = Zlib.createGunzip({ chunkSize: options?.chunkSize ?? ChunkSize })
+        // errors are read by the reader while it listens; one that comes after (a destroy racing the reader's
+        // end) must not be an unhandled 'error' event
+        z.on("error", () => {})
+        return z
+      }),
       (z) => Effect.sync(() => z.destroy())
     )
+    // Set once the inflated stream has ended: zlib may end before its input does (zero padding after the gzip
+    // data), and the rest of the input is then read and dropped, so that the download still reaches its end and
+    // its verdict (digest, size, a broken connection).
+    let outputEnded = false
+    let wakeWriter: (() => void) | undefined
     // a chunk's pieces in order, each once zlib has room for it; a destroyed zlib (it failed) takes nothing more
     const writeChunk = (chunk: Chunk.Chunk<Uint8Array>) =>
       Effect.async<void>((resume) => {
@@ -58,8 +71,9 @@ export const gunzip = <E, R, E2>(
         const next = (): void => {
           zlib.off("drain", next)
           zlib.off("close", next)
+          wakeWriter = undefined
           while (at < pieces.length) {
-            if (zlib.destroyed) return resume(Effect.void)
+            if (zlib.destroyed || outputEnded) return resume(Effect.void)
             const piece = pieces[at++]
             // inflated: a piece that is ours alone is freed now
             const room = zlib.write(piece, (error) => {
@@ -68,6 +82,7 @@ export const gunzip = <E, R, E2>(
             if (!room) {
               zlib.on("drain", next)
               zlib.on("close", next)
+              wakeWriter = next
               return
             }
           }
@@ -77,38 +92,43 @@ export const gunzip = <E, R, E2>(
         return Effect.sync(() => {
           zlib.off("drain", next)
           zlib.off("close", next)
+          wakeWriter = undefined
         })
       })
-    let inputFailure: Cause.Cause<E> | undefined
-    yield* self.pipe(
+    const writer = yield* self.pipe(
       Stream.takeWhile(() => !zlib.destroyed),
       Stream.runForEachChunk(writeChunk),
-      Effect.matchCauseEffect({
-        onFailure: (cause) =>
-          Effect.sync(() => {
-            inputFailure = cause
-            zlib.destroy(Object.assign(new Error("the compressed stream failed"), { [InputFailed]: true }))
-          }),
-        onSuccess: () =>
-          Effect.sync(() => {
-            if (!zlib.destroyed) zlib.end()
-          })
-      }),
+      Effect.zipRight(Effect.sync(() => {
+        if (!zlib.destroyed) zlib.end()
+      })),
+      // the reader, waiting for output, learns of the failure through zlib; it then takes the writer's cause
+      Effect.tapErrorCause(() =>
+        Effect.sync(() =>
+          zlib.destroy(Object.assign(new Error("the compressed stream failed"), { [InputFailed]: true }))
+        )
+      ),
       Effect.forkScoped
     )
-    const fromInput = (cause: unknown): boolean =>
-      inputFailure !== undefined && typeof cause === "object" && cause !== null && InputFailed in cause
+    // the writer's outcome: the compressed stream's own failure, or its end
+    const writerDone = Fiber.join(writer)
     return Body.bodyStream<E2 | typeof InputFailed>(
       zlib,
-      (cause) => fromInput(cause) ? InputFailed : onError(cause),
+      (cause) => typeof cause === "object" && cause !== null && InputFailed in cause ? InputFailed : onError(cause),
       options?.outputLimit ?? OutputLimit
     ).pipe(
       Stream.catchAll((error): Stream.Stream<never, E | E2> =>
         error !== InputFailed
           ? Stream.fail(error)
-          : inputFailure !== undefined
-          ? Stream.failCause(inputFailure)
-          : Stream.fail(onError(new Error("the compressed stream failed")))
-      )
+          : Stream.drain(Stream.fromEffect(Effect.zipRight(
+            writerDone,
+            Effect.fail(onError(new Error("the compressed stream failed")))
+          )))
+      ),
+      // the inflated bytes are all there: the rest of the input is read to its end, and its failure is ours
+      Stream.concat(Stream.drain(Stream.fromEffect(Effect.suspend(() => {
+        outputEnded = true
+        wakeWriter?.()
+        return writerDone
+      }))))
     )
   }))
