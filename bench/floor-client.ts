@@ -12,16 +12,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { manifestAccept as accept } from "./accept.js"
 import { args, run } from "./worker.js"
 
 const [url, repository, tag, countArg] = args(["registry-url", "repository", "tag", "count"])
 const count = Number(countArg)
-const accept = [
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json"
-].join(", ")
 
 const setup = Effect.gen(function*() {
   const http = yield* HttpClient.HttpClient

@@ -19,15 +19,10 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
+import { manifestAccept as accept } from "./accept.js"
 import { run } from "./worker.js"
 
 const [mode, url, repository, third, countArg] = process.argv.slice(2)
-const accept = [
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json"
-].join(", ")
 
 const download = (digest: string) =>
   Effect.gen(function*() {

@@ -11,14 +11,9 @@
  */
 import * as Crypto from "node:crypto"
 import * as Http from "node:http"
+import { manifestAccept as accept } from "./accept.js"
 
 const [mode, url, repository, third, countArg] = process.argv.slice(2)
-const accept = [
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json"
-].join(", ")
 
 const report = (fields: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify({ ok: true, ...fields })}\n`)

@@ -7,15 +7,10 @@
  * Usage: heads-undici.ts <registry-url> <repository> <tag> <count>
  */
 import * as Undici from "@effect/platform-node/Undici"
+import { manifestAccept as accept } from "./accept.js"
 
 const [url, repository, tag, countArg] = process.argv.slice(2)
 const count = Number(countArg)
-const accept = [
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json"
-].join(", ")
 
 const main = async () => {
   const agent = new Undici.Agent({ connections: 32, keepAliveTimeout: 10_000 })

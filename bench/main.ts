@@ -43,6 +43,7 @@ import { Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { fileURLToPath } from "node:url"
 import * as Zlib from "node:zlib"
+import { manifestAccept } from "./accept.js"
 import { summarizeProfile } from "./profile.js"
 
 const MiB = 1024 * 1024
@@ -430,13 +431,6 @@ const httpDelete = async (url: string): Promise<void> => {
 
 const deleteBlob = (registry: string, repository: string, digest: string) =>
   httpDelete(`${registry}/v2/${repository}/blobs/${digest}`)
-
-const manifestAccept = [
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json"
-].join(", ")
 
 /** The digest the registry holds for `repository:tag` (undefined when it has none). */
 const headManifest = async (registry: string, repository: string, tag: string): Promise<string | undefined> => {
@@ -1162,21 +1156,32 @@ const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<Ro
   const errors: Array<string> = []
   let runs = 0
   const wanted = row.runs ?? config.runs
+  // one run of one side, checked, logged and cleaned up after
+  const runSide = async (key: "ours" | "peer", run: number, label: string): Promise<Sample> => {
+    if (signal.aborted) throw new Error("interrupted")
+    const side = row[key]
+    const sample0 = await measure(side.argv(run), {
+      timeoutMs: config.childTimeoutMs,
+      registryPids: row.registryPids,
+      signal
+    })
+    const problem = sample0.ok ? side.check?.(sample0) : undefined
+    const sample = problem === undefined ? sample0 : { ...sample0, ok: false, error: problem }
+    log(
+      `${row.id} ${key.padEnd(4)} ${label}: ${
+        sample.ok
+          ? `${fmt(sample.wall)} s, cpu ${fmt(sample.cpu)} s, rss ${fmt(sample.rssKiB / 1024, 1)} MiB`
+          : `FAILED (${sample.error})`
+      }`
+    )
+    if (side.cleanup !== undefined) {
+      await side.cleanup(run).catch((e: unknown) => errors.push(`${key} cleanup ${label}: ${String(e)}`))
+    }
+    return sample
+  }
   if (config.warmUp && row.runs === undefined) {
     // untimed: the page cache, the registry's first answers and the first load of each program count for neither side
-    for (const key of ["ours", "peer"] as const) {
-      if (signal.aborted) throw new Error("interrupted")
-      const side = row[key]
-      const sample = await measure(side.argv(WarmUpRun), {
-        timeoutMs: config.childTimeoutMs,
-        registryPids: row.registryPids,
-        signal
-      })
-      log(`${row.id} ${key.padEnd(4)} warm-up: ${sample.ok ? `${fmt(sample.wall)} s` : `FAILED (${sample.error})`}`)
-      if (side.cleanup !== undefined) {
-        await side.cleanup(WarmUpRun).catch((e: unknown) => errors.push(`${key} cleanup warm-up: ${String(e)}`))
-      }
-    }
+    for (const key of ["ours", "peer"] as const) await runSide(key, WarmUpRun, "warm-up")
   }
   for (let run = 0; run < wanted; run++) {
     if (run > 0 && performance.now() - started > config.budgetMs) {
@@ -1186,27 +1191,9 @@ const runRow = async (row: Row, config: Config, signal: AbortSignal): Promise<Ro
     runs++
     const order: ReadonlyArray<"ours" | "peer"> = run % 2 === 0 ? ["ours", "peer"] : ["peer", "ours"]
     for (const key of order) {
-      if (signal.aborted) throw new Error("interrupted")
-      const side = row[key]
-      const sample0 = await measure(side.argv(run), {
-        timeoutMs: config.childTimeoutMs,
-        registryPids: row.registryPids,
-        signal
-      })
-      const problem = sample0.ok ? side.check?.(sample0) : undefined
-      const sample = problem === undefined ? sample0 : { ...sample0, ok: false, error: problem }
+      const sample = await runSide(key, run, `run ${run}`)
       if (!sample.ok) errors.push(`${key} run ${run}: ${sample.error}`)
       samples[key].push(sample)
-      log(
-        `${row.id} ${key.padEnd(4)} run ${run}: ${
-          sample.ok
-            ? `${fmt(sample.wall)} s, cpu ${fmt(sample.cpu)} s, rss ${fmt(sample.rssKiB / 1024, 1)} MiB`
-            : "FAILED"
-        }`
-      )
-      if (side.cleanup !== undefined) {
-        await side.cleanup(run).catch((e: unknown) => errors.push(`${key} cleanup ${run}: ${String(e)}`))
-      }
     }
   }
   const ours = summarize(samples.ours)

@@ -26,7 +26,7 @@ pnpm exec tsc bench/*.ts --outDir bench/.data/js --rootDir bench --module nodene
 echo "==> bundle bench workers (esbuild)"
 for js in bench/.data/js/*.js; do
   name=$(basename "$js" .js)
-  case "$name" in main | profile | worker) continue ;; esac
+  case "$name" in main | profile | worker | accept) continue ;; esac
   node_modules/.bin/esbuild "$js" --bundle --platform=node --format=cjs --target=node20 \
     --outfile="bench/.data/js/$name.bundle.cjs" --log-level=warning
 done
