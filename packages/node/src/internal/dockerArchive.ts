@@ -65,6 +65,13 @@ const gunzip = <E, R>(self: Stream.Stream<Uint8Array, E, R>, path: string | unde
     (cause) => new ArchiveError({ reason: "Invalid", path, entry, detail: "bad gzip data", cause })
   )
 
+// A member as an upload source (its errors as `ArchiveError`s), which the client may read into buffers it reuses.
+const sourceOf = (index: Tar.Index, entry: Tar.Entry) =>
+  BlobSource.reopenableInto(
+    (offset) => Stream.mapError(Tar.open(index, entry, offset), fromTar),
+    (offset, buffer) => Stream.mapError(Tar.open(index, entry, offset, buffer), fromTar)
+  )
+
 const layerCompression = (mediaType: string): "gzip" | "none" | undefined =>
   mediaType === MediaType.DockerLayerGzip || mediaType === MediaType.DockerLayerForeignGzip ||
     mediaType === MediaType.OciLayerGzip || mediaType === MediaType.OciLayerNondistributableGzip
@@ -342,14 +349,25 @@ export const importImage = (
             detail: "a zstd layer, which a schema 2 image cannot hold"
           })
         }
-        const bytes = Stream.mapError(Tar.open(index, entry), fromTar)
         let rawDigest: Digest.Digest | undefined
+        // an uncompressed layer is hashed piece by piece into two buffers used in turn; a gzip one goes through
+        // zlib, which may still hold a piece when the next is read: new buffers there
         const diff = compression === "gzip"
           ? yield* Hash.digestOf(
-            gunzip(Hash.tap(bytes, "sha256", (d) => Effect.sync(() => rawDigest = d)), path, name),
+            gunzip(
+              Hash.tap(Stream.mapError(Tar.open(index, entry), fromTar), "sha256", (d) =>
+                Effect.sync(() =>
+                  rawDigest = d
+                )),
+              path,
+              name
+            ),
             Digest.algorithm(diffIds[i])
           )
-          : yield* Hash.digestOf(bytes, Digest.algorithm(diffIds[i]))
+          : yield* Hash.digestOf(
+            Stream.mapError(Tar.open(index, entry, 0, BlobSource.bufferRing(2, Tar.PieceBytes)), fromTar),
+            Digest.algorithm(diffIds[i])
+          )
         if (diff.digest !== diffIds[i]) {
           return yield* new ArchiveError({
             reason: "DigestMismatch",
@@ -377,17 +395,17 @@ export const importImage = (
     yield* client.uploadBlob(repository, configDigest, BlobSource.fromBytes(configBytes), { size: configBytes.length })
     const unique = new Map(layers.map((l) => [l.descriptor.digest, l] as const))
     yield* Effect.forEach(unique.values(), ({ descriptor, entry }) =>
-      client.uploadBlob(
-        repository,
-        descriptor.digest,
-        BlobSource.reopenable((offset) => Stream.mapError(Tar.open(index, entry, offset), fromTar)),
-        { size: entry.size }
-      ), { concurrency, discard: true })
+      client.uploadBlob(repository, descriptor.digest, sourceOf(index, entry), { size: entry.size }), {
+      concurrency,
+      discard: true
+    })
     const digest = yield* client.putManifest(repository, image.tag ?? manifest.digest, manifest)
     return {
       manifest: digest,
       config: configDigest,
-      layers: layers.map((l) => l.descriptor),
+      layers: layers.map((l) =>
+        l.descriptor
+      ),
       repoTags: chosen.RepoTags
     }
   })

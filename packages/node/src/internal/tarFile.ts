@@ -28,10 +28,10 @@ export interface Failure {
   readonly cause?: unknown
 }
 
-/** @internal */
+/** @since 0.2.0 */
 export type EntryType = "File" | "Directory" | "Symlink" | "Hardlink" | "Other"
 
-/** A member of the archive. @internal */
+/** A member of the archive. @since 0.2.0 */
 export interface Entry {
   readonly name: string
   readonly type: EntryType
@@ -41,7 +41,7 @@ export interface Entry {
   readonly linkName: string | undefined
 }
 
-/** The members of an archive file, by normalized name (a later member of the same name wins). @internal */
+/** The members of an archive file, by normalized name (a later member of the same name wins). @since 0.2.0 */
 export interface Index {
   readonly path: string
   readonly entries: ReadonlyMap<string, Entry>
@@ -66,9 +66,15 @@ const fromOpen = (path: string, entry?: string) => (f: SafeFile.OpenFailure): Fa
     ? { reason: "Read", path, detail: "not a regular file" }
     : { reason: "Read", path, cause: f.cause }
 
-// Bytes [start, end) of an open file; fails (`Changed`) when the file is shorter.
-const range = (opened: SafeFile.Opened, start: number, end: number): Stream.Stream<Uint8Array, SafeFile.OpenFailure> =>
-  SafeFile.stream({ ...opened, size: end }, start, ChunkSize)
+// Bytes [start, end) of an open file, each piece read into `buffer()` when given (else a new buffer); fails
+// (`Changed`) when the file is shorter.
+const range = (
+  opened: SafeFile.Opened,
+  start: number,
+  end: number,
+  buffer?: () => Uint8Array
+): Stream.Stream<Uint8Array, SafeFile.OpenFailure> =>
+  SafeFile.stream({ ...opened, size: end }, start, ChunkSize, buffer)
 
 const readRange = (opened: SafeFile.Opened, start: number, length: number) =>
   BlobSource.collectBytes(range(opened, start, start + length))
@@ -151,7 +157,7 @@ const typeOf = (flag: number): EntryType =>
  * data runs past the end of the file, and `UnsafeEntry` for a member named outside the archive (absolute,
  * or with a `..` part).
  *
- * @internal
+ * @since 0.2.0
  */
 export const scan = (path: string): Effect.Effect<Index, Failure, Scope.Scope> =>
   Effect.gen(function*() {
@@ -301,16 +307,26 @@ export const resolve = (index: Index, name: string): Effect.Effect<Entry | undef
   })
 
 /**
- * The bytes of a member, read from the archive file (which must still be the file scanned).
+ * The bytes of a member from `offset` on, read from the archive file (which must still be the file scanned): each
+ * piece into `buffer()` when given (a `BlobSource.OpenInto` reader that hands a buffer out again only once done
+ * with the piece read into it before), else into a new buffer.
  *
- * @internal
+ * @since 0.2.0
  */
-export const open = (index: Index, entry: Entry, offset = 0): Stream.Stream<Uint8Array, Failure> =>
+export const open = (
+  index: Index,
+  entry: Entry,
+  offset = 0,
+  buffer?: () => Uint8Array
+): Stream.Stream<Uint8Array, Failure> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const again = yield* SafeFile.open(index.path, { follow: true })
     if (!SafeFile.sameFile(index.file, again)) return yield* Effect.fail<SafeFile.OpenFailure>({ _tag: "Changed" })
-    return range(again, entry.offset + offset, entry.offset + entry.size)
+    return range(again, entry.offset + offset, entry.offset + entry.size, buffer)
   })).pipe(Stream.mapError(fromOpen(index.path, entry.name)))
+
+/** What a member is read in, for a reader that hashes or copies each piece before it reads the next. */
+export const PieceBytes = ChunkSize
 
 /**
  * A member read whole, refused beyond `maxBytes`.
@@ -363,7 +379,7 @@ const header = (name: string, type: "File" | "Directory", size: number): Uint8Ar
   return h
 }
 
-/** Appends members to an archive being written. @internal */
+/** Appends members to an archive being written. @since 0.2.0 */
 export interface Writer {
   readonly directory: (name: string) => Effect.Effect<void, Failure>
   readonly bytes: (name: string, bytes: Uint8Array) => Effect.Effect<void, Failure>
@@ -377,7 +393,7 @@ export interface Writer {
  * failure or interruption it is removed and `path` is left as it was. Every member has mode 0644 (0755
  * for directories), owner 0 and time 0, as skopeo writes them. Names must be at most 100 bytes.
  *
- * @internal
+ * @since 0.2.0
  */
 export const write = <A, E, R>(
   path: string,
@@ -494,6 +510,10 @@ export const extract = (
       yield* fs.makeDirectory(Path.dirname(target), { recursive: true }).pipe(
         Effect.mapError(writeError(Path.dirname(target)))
       )
-      yield* Stream.run(open(index, entry), Sink.mapError(fs.sink(target, { flag: "wx" }), writeError(target)))
+      // the sink writes each piece before it takes the next: two buffers used in turn are enough
+      yield* Stream.run(
+        open(index, entry, 0, BlobSource.bufferRing(2, ChunkSize)),
+        Sink.mapError(fs.sink(target, { flag: "wx" }), writeError(target))
+      )
     }
   })
