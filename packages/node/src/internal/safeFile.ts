@@ -21,7 +21,7 @@ export interface OpenFailure {
   readonly cause?: unknown
 }
 
-/** An open regular file with its `fstat` at open time. @internal */
+/** An open regular file with its `fstat` at open time. @since 0.2.0 */
 export interface Opened {
   readonly fd: number
   readonly size: number
