@@ -65,11 +65,15 @@ const gunzip = <E, R>(self: Stream.Stream<Uint8Array, E, R>, path: string | unde
     (cause) => new ArchiveError({ reason: "Invalid", path, entry, detail: "bad gzip data", cause })
   )
 
-// A member as an upload source (its errors as `ArchiveError`s), which the client may read into buffers it reuses.
+// A member's bytes from `offset` on, into `buffer()` when given (see `Tar.open`), its errors as `ArchiveError`s.
+const memberBytes = (index: Tar.Index, entry: Tar.Entry, offset = 0, buffer?: () => Uint8Array) =>
+  Stream.mapError(Tar.open(index, entry, offset, buffer), fromTar)
+
+// A member as an upload source, which the client may read into buffers it reuses.
 const sourceOf = (index: Tar.Index, entry: Tar.Entry) =>
   BlobSource.reopenableInto(
-    (offset) => Stream.mapError(Tar.open(index, entry, offset), fromTar),
-    (offset, buffer) => Stream.mapError(Tar.open(index, entry, offset, buffer), fromTar)
+    (offset) => memberBytes(index, entry, offset),
+    (offset, buffer) => memberBytes(index, entry, offset, buffer)
   )
 
 const layerCompression = (mediaType: string): "gzip" | "none" | undefined =>
@@ -354,18 +358,11 @@ export const importImage = (
         // zlib, which may still hold a piece when the next is read: new buffers there
         const diff = compression === "gzip"
           ? yield* Hash.digestOf(
-            gunzip(
-              Hash.tap(Stream.mapError(Tar.open(index, entry), fromTar), "sha256", (d) =>
-                Effect.sync(() =>
-                  rawDigest = d
-                )),
-              path,
-              name
-            ),
+            gunzip(Hash.tap(memberBytes(index, entry), "sha256", (d) => Effect.sync(() => rawDigest = d)), path, name),
             Digest.algorithm(diffIds[i])
           )
           : yield* Hash.digestOf(
-            Stream.mapError(Tar.open(index, entry, 0, BlobSource.bufferRing(2, Tar.PieceBytes)), fromTar),
+            memberBytes(index, entry, 0, BlobSource.bufferRing(2, Tar.PieceBytes)),
             Digest.algorithm(diffIds[i])
           )
         if (diff.digest !== diffIds[i]) {

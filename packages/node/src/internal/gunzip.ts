@@ -1,7 +1,7 @@
 /**
  * A gzip stream inflated by Node's zlib, with bounded memory: the compressed pieces are written one at a time,
  * each only once zlib has taken the one before (its writable side below its high-water mark), and the inflated
- * pieces wait in a buffer of at most `outputLimit` bytes before the reader takes them. A download that runs
+ * pieces wait in a buffer of at most `OutputLimit` bytes before the reader takes them. A download that runs
  * faster than the inflating (zlib works on libuv's thread pool) therefore waits, instead of queueing the whole
  * compressed layer inside zlib.
  *
@@ -44,13 +44,12 @@ const InputFailed: unique symbol = Symbol("@effect-registry/node/internal/gunzip
  */
 export const gunzip = <E, R, E2>(
   self: Stream.Stream<Uint8Array, E, R>,
-  onError: (cause: unknown) => E2,
-  options?: { readonly chunkSize?: number | undefined; readonly outputLimit?: number | undefined }
+  onError: (cause: unknown) => E2
 ): Stream.Stream<Uint8Array, E | E2, R> =>
   Stream.unwrapScoped(Effect.gen(function*() {
     const zlib = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const z = Zlib.createGunzip({ chunkSize: options?.chunkSize ?? ChunkSize })
+        const z = Zlib.createGunzip({ chunkSize: ChunkSize })
         // errors are read by the reader while it listens; one that comes after (a destroy racing the reader's
         // end) must not be an unhandled 'error' event
         z.on("error", () => {})
@@ -114,7 +113,7 @@ export const gunzip = <E, R, E2>(
     return Body.bodyStream<E2 | typeof InputFailed>(
       zlib,
       (cause) => typeof cause === "object" && cause !== null && InputFailed in cause ? InputFailed : onError(cause),
-      options?.outputLimit ?? OutputLimit
+      OutputLimit
     ).pipe(
       Stream.catchAll((error): Stream.Stream<never, E | E2> =>
         error !== InputFailed
